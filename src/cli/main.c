@@ -1,0 +1,68 @@
+/*
+ * kmhost: run Windows x64 kernel drivers on Linux.
+ *
+ *   kmhost [--home DIR] run [options] DRIVER.sys
+ *   kmhost [--home DIR] sc|reg|bcdedit|certutil ...   (syntax of the Windows tools)
+ *
+ * Exit statuses are a contract (DESIGN.md section 5, cli.h).
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void KmSetHome(const char *Dir) __attribute__((weak));
+int KmCliCertutil(int argc, char **argv) __attribute__((weak));
+
+static void KmUsage(FILE *f)
+{
+    fprintf(f,
+            "usage: kmhost [--home DIR] VERB ...\n"
+            "  run [--for SECONDS] DRIVER.sys     load, run and unload a driver\n"
+            "  run [--for SECONDS] SERVICE        start a configured service by name\n"
+            "  sc create|config|qc|query|start|stop|delete ...   as sc.exe\n"
+            "  reg query|add|delete|import|export ...             as reg.exe\n"
+            "  bcdedit [/enum] | -set TESTSIGNING ON|OFF ...      as bcdedit.exe\n"
+            "  certutil -addstore root CERT.pem                   trust a root\n"
+            "The home directory (registry, settings, trusted roots) is --home, else\n"
+            "$KMHOST_HOME, else ~/.local/share/kmhost.\n");
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+    while (i < argc && argv[i][0] == '-') {
+        if (!strcmp(argv[i], "--home") && i + 1 < argc) {
+            if (KmSetHome)
+                KmSetHome(argv[i + 1]);
+            i += 2;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            KmUsage(stdout);
+            return KM_EXIT_OK;
+        } else {
+            fprintf(stderr, "kmhost: unknown option %s\n", argv[i]);
+            KmUsage(stderr);
+            return KM_EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        KmUsage(stderr);
+        return KM_EXIT_USAGE;
+    }
+    const char *verb = argv[i];
+    int vargc = argc - i;
+    char **vargv = argv + i;
+    if (!strcmp(verb, "run"))
+        return KmCliRun(vargc, vargv);
+    if (!strcasecmp(verb, "reg"))
+        return KmCliReg(vargc, vargv);
+    if (!strcasecmp(verb, "sc"))
+        return KmCliSc(vargc, vargv);
+    if (!strcasecmp(verb, "bcdedit"))
+        return KmCliBcdedit(vargc, vargv);
+    if (!strcasecmp(verb, "certutil") && KmCliCertutil)
+        return KmCliCertutil(vargc, vargv);
+    fprintf(stderr, "kmhost: unknown verb '%s'\n", verb);
+    KmUsage(stderr);
+    return KM_EXIT_USAGE;
+}

@@ -1,0 +1,340 @@
+/*
+ * The registry's database: opening, schema, transactions, errors.
+ *
+ * Durability: the journal is a WAL and synchronous=FULL, so a commit fsyncs
+ * the WAL before COMMIT returns. Each changing call is one transaction
+ * committed before it returns; a kill at any moment (SIGKILL included) leaves
+ * either the state before the call or after it, and a power cut loses
+ * nothing committed either. (WAL with synchronous=NORMAL would already survive
+ * a killed process, since the written WAL is in the kernel's page cache; FULL
+ * adds power-cut safety for an fsync per change, cheap at registry rates.)
+ *
+ * Sharing: WAL lets readers run beside one writer; writers begin with
+ * BEGIN IMMEDIATE (a deferred transaction that later wants to write can fail
+ * with SQLITE_BUSY without waiting) and wait up to CM_BUSY_TIMEOUT_MS for
+ * each other. Within a process, Store->Lock serialises users of a connection.
+ *
+ * Schema versions live in PRAGMA user_version; a database from a newer
+ * kmhost is refused rather than misread.
+ */
+#include "cm/cmp.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CMP_SCHEMA_VERSION 1
+
+static _Thread_local char CmpError[512];
+
+const char *CmLastError(void)
+{
+    return CmpError;
+}
+
+void CmpSetError(const char *Fmt, ...)
+{
+    va_list ap;
+    va_start(ap, Fmt);
+    vsnprintf(CmpError, sizeof(CmpError), Fmt, ap);
+    va_end(ap);
+}
+
+NTSTATUS CmpDbError(CM_STORE *Store, const char *What)
+{
+    CmpSetError("%s: %s (%s)", What, sqlite3_errmsg(Store->Db), Store->Path);
+    return STATUS_REGISTRY_IO_FAILED;
+}
+
+LONGLONG CmpNow(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    /* 1601-01-01 to 1970-01-01: 11644473600 s */
+    return ((LONGLONG)ts.tv_sec + 11644473600LL) * 10000000LL + ts.tv_nsec / 100;
+}
+
+sqlite3_stmt *CmpPrepare(CM_STORE *Store, const char *Sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(Store->Db, Sql, -1, &st, NULL) != SQLITE_OK) {
+        CmpDbError(Store, "prepare");
+        return NULL;
+    }
+    return st;
+}
+
+static int CmpExec(CM_STORE *Store, const char *Sql)
+{
+    return sqlite3_exec(Store->Db, Sql, NULL, NULL, NULL);
+}
+
+NTSTATUS CmpBegin(CM_STORE *Store, int Write)
+{
+    pthread_mutex_lock(&Store->Lock);
+    CmpError[0] = 0;
+    if (CmpExec(Store, Write ? "BEGIN IMMEDIATE" : "BEGIN") != SQLITE_OK) {
+        NTSTATUS s = CmpDbError(Store, "begin transaction");
+        pthread_mutex_unlock(&Store->Lock);
+        return s;
+    }
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS CmpEnd(CM_STORE *Store, NTSTATUS Status)
+{
+    if (NT_SUCCESS(Status)) {
+        if (CmpExec(Store, "COMMIT") != SQLITE_OK) {
+            Status = CmpDbError(Store, "commit");
+            CmpExec(Store, "ROLLBACK");
+        }
+    } else {
+        CmpExec(Store, "ROLLBACK");
+    }
+    pthread_mutex_unlock(&Store->Lock);
+    return Status;
+}
+
+NTSTATUS CmpCheckKey(CM_STORE *Store, CM_KEY_ID Key)
+{
+    sqlite3_stmt *st = CmpPrepare(Store, "SELECT 1 FROM keys WHERE id=?");
+    if (!st)
+        return STATUS_REGISTRY_IO_FAILED;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)Key);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return STATUS_SUCCESS;
+    if (rc == SQLITE_DONE)
+        return STATUS_KEY_DELETED;
+    return CmpDbError(Store, "read key");
+}
+
+NTSTATUS CmpTouchKey(CM_STORE *Store, CM_KEY_ID Key)
+{
+    sqlite3_stmt *st = CmpPrepare(Store, "UPDATE keys SET last_write=? WHERE id=?");
+    if (!st)
+        return STATUS_REGISTRY_IO_FAILED;
+    sqlite3_bind_int64(st, 1, CmpNow());
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)Key);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? STATUS_SUCCESS : CmpDbError(Store, "update key");
+}
+
+static const char CmpSchema[] =
+    "CREATE TABLE keys(id INTEGER PRIMARY KEY AUTOINCREMENT, parent INTEGER,"
+    " name TEXT NOT NULL, fold BLOB NOT NULL, volatile INTEGER NOT NULL,"
+    " last_write INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX keys_child ON keys(parent, fold);"
+    "CREATE TABLE vals(key INTEGER NOT NULL, fold BLOB NOT NULL, name TEXT NOT NULL,"
+    " seq INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL,"
+    " PRIMARY KEY(key, fold)) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX vals_order ON vals(key, seq);"
+    "CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
+/* The keys every Windows registry has, so that paths drivers expect exist. */
+static const char *const CmpSkeleton[] = {
+    "\\Registry\\Machine",
+    "\\Registry\\User",
+    "\\Registry\\Machine\\HARDWARE",
+    "\\Registry\\Machine\\SOFTWARE",
+    "\\Registry\\Machine\\SYSTEM",
+    "\\Registry\\Machine\\SYSTEM\\CurrentControlSet",
+    "\\Registry\\Machine\\SYSTEM\\CurrentControlSet\\Control",
+    "\\Registry\\Machine\\SYSTEM\\CurrentControlSet\\Services",
+};
+
+NTSTATUS CmpCreateKeyLocked(CM_STORE *Store, CM_KEY_ID Root, const char *Path, ULONG Options,
+                            CM_KEY_ID *Key, ULONG *Disposition); /* key.c */
+
+static NTSTATUS CmpCreateSchema(CM_STORE *Store)
+{
+    NTSTATUS s = CmpBegin(Store, 1);
+    if (!NT_SUCCESS(s))
+        return s;
+    sqlite3_stmt *st = CmpPrepare(Store, "PRAGMA user_version");
+    if (!st)
+        return CmpEnd(Store, STATUS_REGISTRY_IO_FAILED);
+    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (version == CMP_SCHEMA_VERSION)
+        return CmpEnd(Store, STATUS_SUCCESS);
+    if (version != 0) {
+        CmpSetError("%s has registry schema version %d; this kmhost reads version %d",
+                    Store->Path, version, CMP_SCHEMA_VERSION);
+        return CmpEnd(Store, STATUS_REGISTRY_CORRUPT);
+    }
+    if (CmpExec(Store, CmpSchema) != SQLITE_OK)
+        return CmpEnd(Store, CmpDbError(Store, "create schema"));
+    size_t flen;
+    uint8_t *fold = CmpFoldName("Registry", 8, &flen);
+    st = CmpPrepare(Store, "INSERT INTO keys VALUES(1, NULL, 'Registry', ?, 0, ?)");
+    if (!st || !fold) {
+        free(fold);
+        return CmpEnd(Store, STATUS_REGISTRY_IO_FAILED);
+    }
+    sqlite3_bind_blob(st, 1, fold, (int)flen, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, CmpNow());
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    free(fold);
+    if (rc != SQLITE_DONE)
+        return CmpEnd(Store, CmpDbError(Store, "create root key"));
+    for (size_t i = 0; i < KM_ARRAY_SIZE(CmpSkeleton); i++) {
+        CM_KEY_ID k;
+        s = CmpCreateKeyLocked(Store, 0, CmpSkeleton[i], 0, &k, NULL);
+        if (!NT_SUCCESS(s))
+            return CmpEnd(Store, s);
+    }
+    if (CmpExec(Store, "PRAGMA user_version=1") != SQLITE_OK)
+        return CmpEnd(Store, CmpDbError(Store, "set schema version"));
+    return CmpEnd(Store, STATUS_SUCCESS);
+}
+
+static void CmpReadBootId(char *Buf, size_t Len)
+{
+    Buf[0] = 0;
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, Buf, Len - 1);
+    close(fd);
+    Buf[n > 0 ? n : 0] = 0;
+    Buf[strcspn(Buf, "\n")] = 0;
+}
+
+static int CmpBootIdMatches(CM_STORE *Store, const char *BootId)
+{
+    sqlite3_stmt *st = CmpPrepare(Store, "SELECT value FROM meta WHERE name='boot_id'");
+    if (!st)
+        return -1;
+    int same = sqlite3_step(st) == SQLITE_ROW &&
+               strcmp((const char *)sqlite3_column_text(st, 0), BootId) == 0;
+    sqlite3_finalize(st);
+    return same;
+}
+
+/* Volatile keys last until the machine reboots: drop them on a new boot id. */
+static NTSTATUS CmpDropVolatileKeys(CM_STORE *Store)
+{
+    char boot[64];
+    CmpReadBootId(boot, sizeof(boot));
+    if (!boot[0])
+        return STATUS_SUCCESS;
+    NTSTATUS s = CmpBegin(Store, 0);
+    if (!NT_SUCCESS(s))
+        return s;
+    int same = CmpBootIdMatches(Store, boot);
+    CmpEnd(Store, STATUS_SUCCESS);
+    if (same)
+        return STATUS_SUCCESS;
+    s = CmpBegin(Store, 1);
+    if (!NT_SUCCESS(s))
+        return s;
+    if (CmpBootIdMatches(Store, boot) == 1)
+        return CmpEnd(Store, STATUS_SUCCESS);
+    if (CmpExec(Store, "DELETE FROM vals WHERE key IN (SELECT id FROM keys WHERE volatile=1);"
+                       "DELETE FROM keys WHERE volatile=1;") != SQLITE_OK)
+        return CmpEnd(Store, CmpDbError(Store, "drop volatile keys"));
+    sqlite3_stmt *st = CmpPrepare(Store, "INSERT OR REPLACE INTO meta VALUES('boot_id', ?)");
+    if (!st)
+        return CmpEnd(Store, STATUS_REGISTRY_IO_FAILED);
+    sqlite3_bind_text(st, 1, boot, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return CmpEnd(Store, rc == SQLITE_DONE ? STATUS_SUCCESS : CmpDbError(Store, "record boot id"));
+}
+
+NTSTATUS CmStoreOpen(const char *DbPath, CM_STORE **Store)
+{
+    *Store = NULL;
+    CM_STORE *s = calloc(1, sizeof(*s));
+    if (!s || !(s->Path = strdup(DbPath))) {
+        free(s);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    pthread_mutex_init(&s->Lock, NULL);
+    int rc = sqlite3_open_v2(DbPath, &s->Db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    NTSTATUS status = STATUS_SUCCESS;
+    if (rc != SQLITE_OK) {
+        status = CmpDbError(s, "cannot open the registry database");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->Db, CM_BUSY_TIMEOUT_MS);
+    sqlite3_stmt *st = CmpPrepare(s, "PRAGMA journal_mode=WAL");
+    if (!st) {
+        status = STATUS_REGISTRY_IO_FAILED;
+        goto fail;
+    }
+    rc = sqlite3_step(st);
+    int wal = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+    sqlite3_finalize(st);
+    if (!wal) {
+        status = CmpDbError(s, "cannot switch the registry database to WAL mode");
+        goto fail;
+    }
+    if (CmpExec(s, "PRAGMA synchronous=FULL") != SQLITE_OK) {
+        status = CmpDbError(s, "set synchronous");
+        goto fail;
+    }
+    status = CmpCreateSchema(s);
+    if (NT_SUCCESS(status))
+        status = CmpDropVolatileKeys(s);
+    if (!NT_SUCCESS(status))
+        goto fail;
+    *Store = s;
+    return STATUS_SUCCESS;
+fail:
+    CmStoreClose(s);
+    return status;
+}
+
+void CmStoreClose(CM_STORE *Store)
+{
+    if (!Store)
+        return;
+    sqlite3_close_v2(Store->Db);
+    pthread_mutex_destroy(&Store->Lock);
+    free(Store->Path);
+    free(Store);
+}
+
+static pthread_mutex_t CmpDefaultLock = PTHREAD_MUTEX_INITIALIZER;
+static CM_STORE *CmpDefault;
+static pthread_once_t CmpAtforkOnce = PTHREAD_ONCE_INIT;
+
+/* A SQLite connection must not cross fork(): the child forgets (and leaks)
+   the parent's; closing it could remove the parent's WAL files. */
+static void CmpAtforkChild(void)
+{
+    CmpDefault = NULL;
+    pthread_mutex_init(&CmpDefaultLock, NULL);
+}
+
+static void CmpInstallAtfork(void)
+{
+    pthread_atfork(NULL, NULL, CmpAtforkChild);
+}
+
+NTSTATUS CmStoreDefault(CM_STORE **Store)
+{
+    pthread_once(&CmpAtforkOnce, CmpInstallAtfork);
+    pthread_mutex_lock(&CmpDefaultLock);
+    NTSTATUS s = STATUS_SUCCESS;
+    if (!CmpDefault) {
+        char path[PATH_MAX + 16];
+        snprintf(path, sizeof(path), "%s/registry.db", CmGetHome());
+        s = CmStoreOpen(path, &CmpDefault);
+    }
+    *Store = CmpDefault;
+    pthread_mutex_unlock(&CmpDefaultLock);
+    return s;
+}

@@ -1,0 +1,76 @@
+/*
+ * Event objects. A notification event stays signalled and releases every
+ * waiter; a synchronization event releases one waiter and resets itself
+ * (the reset happens in the wait mechanism, KiSatisfy in wait.c).
+ * The whole state is the 24-byte KEVENT the driver owns.
+ */
+#include "ke/ke.h"
+
+VOID NTAPI KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
+{
+    Event->Header.Lock = 0;
+    Event->Header.Type =
+        Type == SynchronizationEvent ? EventSynchronizationObject : EventNotificationObject;
+    Event->Header.Size = (UCHAR)(sizeof(KEVENT) / 4);
+    Event->Header.SignalState = State ? 1 : 0;
+    KiInitializeListHead(&Event->Header.WaitListHead);
+}
+KM_EXPORT(KeInitializeEvent);
+
+/* Returns the previous state; waiters are released while the lock is held. */
+LONG NTAPI KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
+{
+    (void)Increment; /* priority boosts: there is no scheduler of ours to boost */
+    (void)Wait;      /* a hint that a wait follows; the result is the same */
+    KiLockObject(&Event->Header);
+    LONG previous = Event->Header.SignalState;
+    if (previous == 0) {
+        Event->Header.SignalState = 1;
+        KiWaitTest(&Event->Header);
+    }
+    KiUnlockObject(&Event->Header);
+    return previous;
+}
+KM_EXPORT(KeSetEvent);
+
+LONG NTAPI KeResetEvent(PRKEVENT Event)
+{
+    KiLockObject(&Event->Header);
+    LONG previous = Event->Header.SignalState;
+    Event->Header.SignalState = 0;
+    KiUnlockObject(&Event->Header);
+    return previous;
+}
+KM_EXPORT(KeResetEvent);
+
+VOID NTAPI KeClearEvent(PRKEVENT Event)
+{
+    KiLockObject(&Event->Header);
+    Event->Header.SignalState = 0;
+    KiUnlockObject(&Event->Header);
+}
+KM_EXPORT(KeClearEvent);
+
+LONG NTAPI KeReadStateEvent(PRKEVENT Event)
+{
+    return __atomic_load_n(&Event->Header.SignalState, __ATOMIC_ACQUIRE);
+}
+KM_EXPORT(KeReadStateEvent);
+
+/* Documented: signals the event, releasing the waiters it can, then resets
+   it; returns the previous state. */
+LONG NTAPI KePulseEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
+{
+    (void)Increment;
+    (void)Wait;
+    KiLockObject(&Event->Header);
+    LONG previous = Event->Header.SignalState;
+    if (previous == 0) {
+        Event->Header.SignalState = 1;
+        KiWaitTest(&Event->Header);
+    }
+    Event->Header.SignalState = 0;
+    KiUnlockObject(&Event->Header);
+    return previous;
+}
+KM_EXPORT(KePulseEvent);

@@ -1,0 +1,125 @@
+/*
+ * Kernel (Ke) internals shared by the dispatcher files and by Ps.
+ *
+ * A KTHREAD is the dispatcher's view of a thread: a dispatcher object itself
+ * (signalled when the thread ends), the wait state the wait/unwait mechanism
+ * in wait.c works on, and the KPCR that its host thread uses as GS base.
+ */
+#ifndef KM_KE_KE_H
+#define KM_KE_KE_H
+
+#include "km.h"
+
+#include <stdatomic.h>
+
+/* KTHREAD.WaitStatus while a wait is not yet decided; see wait.c. */
+#define KI_WAIT_PENDING 0x7fffffff
+#define KI_WAIT_CLAIMED 0x7ffffffe /* a signaller is satisfying this wait */
+#define KI_WAIT_RETRY 0x7ffffffd   /* WaitAll: an object changed, re-test */
+
+#define KI_BLOCK_ACTIVE 1
+#define KI_BLOCK_REMOVED 0
+
+struct _KPROCESS;
+
+typedef struct _KTHREAD {
+    DISPATCHER_HEADER Header; /* ThreadObject; SignalState 1 once terminated */
+    KWAIT_BLOCK WaitBlock[THREAD_WAIT_OBJECTS];
+    _Atomic LONG WaitStatus; /* futex word: the outcome of the current wait */
+    _Atomic LONG Parked;     /* 1 while the thread sleeps in futex_wait */
+    KPCR *Pcr;
+    struct _KPROCESS *Process;
+    KPRIORITY Priority;
+    KPRIORITY BasePriority;
+    UCHAR WaitReason;
+    KPROCESSOR_MODE WaitMode;
+    KPROCESSOR_MODE PreviousMode;
+    BOOLEAN Alertable;
+    _Atomic BOOLEAN Alerted[2]; /* per processor mode */
+    SHORT KernelApcDisable;
+    SHORT SpecialApcDisable;
+    LIST_ENTRY MutantListHead; /* mutants this thread owns */
+} KTHREAD, *PKTHREAD, *PRKTHREAD;
+
+typedef struct _KPROCESS {
+    DISPATCHER_HEADER Header; /* ProcessObject */
+} KPROCESS, *PKPROCESS, *PRKPROCESS;
+
+static inline PKTHREAD KiCurrentThread(void)
+{
+    PKTHREAD t;
+    __asm__ volatile("mov %%gs:0x188, %0" : "=r"(t));
+    return t;
+}
+
+static inline KIRQL KiCurrentIrql(void)
+{
+    KIRQL irql;
+    __asm__ volatile("movb %%gs:0x50, %0" : "=r"(irql));
+    return irql;
+}
+
+/* list.c: the inline list routines of the WDK, for host code. */
+static inline void KiInitializeListHead(PLIST_ENTRY h)
+{
+    h->Flink = h->Blink = h;
+}
+static inline bool KiIsListEmpty(const LIST_ENTRY *h)
+{
+    return h->Flink == h;
+}
+static inline void KiRemoveEntryList(PLIST_ENTRY e)
+{
+    PLIST_ENTRY f = e->Flink, b = e->Blink;
+    b->Flink = f;
+    f->Blink = b;
+}
+static inline void KiInsertTailList(PLIST_ENTRY h, PLIST_ENTRY e)
+{
+    PLIST_ENTRY b = h->Blink;
+    e->Flink = h;
+    e->Blink = b;
+    b->Flink = e;
+    h->Blink = e;
+}
+
+/* The object's own lock: bit 7 of DISPATCHER_HEADER.Lock (see include/nt/ke.h). */
+void KiLockObject(DISPATCHER_HEADER *Header);
+void KiUnlockObject(DISPATCHER_HEADER *Header);
+
+/* With the object's lock held, after its SignalState rose: satisfy the waits
+   it can satisfy, in wait-list order (wait.c). */
+void KiWaitTest(DISPATCHER_HEADER *Header);
+
+/* Initialise a thread's dispatcher state (wait.c). */
+void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr);
+
+/* Mark the thread terminated and release its waiters (wait.c). */
+void KiSignalThreadTerminated(PKTHREAD Thread);
+
+/* A wait's Timeout as a deadline on the clock the documentation implies (timeout.c). */
+typedef struct KI_DEADLINE {
+    bool Infinite;
+    bool Realtime; /* absolute system time: measured on CLOCK_REALTIME */
+    bool Immediate; /* a zero timeout: test the objects, never sleep */
+    int64_t Sec;
+    int64_t Nsec;
+} KI_DEADLINE;
+void KiComputeDeadline(const LARGE_INTEGER *Timeout, KI_DEADLINE *Deadline);
+bool KiDeadlinePassed(const KI_DEADLINE *Deadline);
+
+/* Park until *Word != Value or the deadline passes; false on timeout (timeout.c). */
+bool KiFutexWait(_Atomic LONG *Word, LONG Value, const KI_DEADLINE *Deadline);
+void KiFutexWake(_Atomic LONG *Word, int Count);
+
+NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+                                        KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                        BOOLEAN Alertable, PLARGE_INTEGER Timeout,
+                                        PKWAIT_BLOCK WaitBlockArray);
+NTSTATUS NTAPI KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason,
+                                     KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                                     PLARGE_INTEGER Timeout);
+LONG NTAPI KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait);
+VOID NTAPI KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State);
+
+#endif

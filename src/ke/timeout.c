@@ -1,0 +1,93 @@
+/*
+ * Timeouts and parking.
+ *
+ * A KeWaitXxx Timeout is in 100 ns units: NULL waits forever, zero only tests
+ * the objects, a negative value is an interval relative to now and a positive
+ * value an absolute system time (100 ns since 1601-01-01 UTC). A relative
+ * interval is measured on CLOCK_MONOTONIC, so changing the clock does not
+ * stretch it; an absolute time on CLOCK_REALTIME, so it tracks the clock, as
+ * Windows' absolute timers do.
+ */
+#include "ke/ke.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KI_EPOCH_DELTA_100NS 116444736000000000LL /* 1601-01-01 to 1970-01-01 */
+
+void KiComputeDeadline(const LARGE_INTEGER *Timeout, KI_DEADLINE *Deadline)
+{
+    struct timespec now;
+    int64_t t100;
+
+    *Deadline = (KI_DEADLINE){0};
+    if (!Timeout) {
+        Deadline->Infinite = true;
+        return;
+    }
+    if (Timeout->QuadPart == 0) {
+        Deadline->Immediate = true;
+        return;
+    }
+    if (Timeout->QuadPart < 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        /* -QuadPart overflows only for INT64_MIN: treat as the longest interval. */
+        t100 = Timeout->QuadPart == INT64_MIN ? INT64_MAX : -Timeout->QuadPart;
+        Deadline->Sec = now.tv_sec + t100 / 10000000;
+        Deadline->Nsec = now.tv_nsec + (t100 % 10000000) * 100;
+    } else {
+        Deadline->Realtime = true;
+        t100 = Timeout->QuadPart - KI_EPOCH_DELTA_100NS;
+        if (t100 < 0) {
+            Deadline->Sec = 0;
+            Deadline->Nsec = 0;
+        } else {
+            Deadline->Sec = t100 / 10000000;
+            Deadline->Nsec = (t100 % 10000000) * 100;
+        }
+    }
+    if (Deadline->Nsec >= 1000000000) {
+        Deadline->Sec++;
+        Deadline->Nsec -= 1000000000;
+    }
+}
+
+bool KiDeadlinePassed(const KI_DEADLINE *Deadline)
+{
+    struct timespec now;
+    if (Deadline->Infinite)
+        return false;
+    if (Deadline->Immediate)
+        return true;
+    clock_gettime(Deadline->Realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now);
+    return now.tv_sec > Deadline->Sec ||
+           (now.tv_sec == Deadline->Sec && now.tv_nsec >= Deadline->Nsec);
+}
+
+bool KiFutexWait(_Atomic LONG *Word, LONG Value, const KI_DEADLINE *Deadline)
+{
+    struct timespec ts;
+    int op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG;
+
+    if (Deadline->Immediate)
+        return atomic_load(Word) != Value;
+    if (!Deadline->Infinite) {
+        ts.tv_sec = Deadline->Sec;
+        ts.tv_nsec = Deadline->Nsec;
+        if (Deadline->Realtime)
+            op |= FUTEX_CLOCK_REALTIME;
+    }
+    long r = syscall(SYS_futex, (void *)Word, op, Value, Deadline->Infinite ? NULL : &ts, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
+    if (r == -1 && errno == ETIMEDOUT)
+        return false;
+    return true;
+}
+
+void KiFutexWake(_Atomic LONG *Word, int Count)
+{
+    syscall(SYS_futex, (void *)Word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, Count, NULL, NULL, 0);
+}

@@ -1,0 +1,357 @@
+/*
+ * The one wait/unwait mechanism that every dispatcher object shares.
+ *
+ * State lives in the objects, as in NT: an object's SignalState and its
+ * WaitListHead, which anchors the KWAIT_BLOCKs of the threads waiting on it.
+ * Each object has its own lock (bit 7 of DISPATCHER_HEADER.Lock); there is no
+ * global dispatcher lock.
+ *
+ * Invariants:
+ *  - An object's SignalState and wait list change only under its lock.
+ *  - A waiter links its blocks while holding the locks of all its objects
+ *    (taken in address order, so two multi-object waiters cannot deadlock;
+ *    signallers only ever hold one object lock), after setting its
+ *    WaitStatus to KI_WAIT_PENDING. So a signaller either sees the block or
+ *    the waiter saw the signal: no lost wake-up.
+ *  - The outcome of a wait is decided once, by whoever moves WaitStatus off
+ *    KI_WAIT_PENDING: a signaller (CAS to KI_WAIT_CLAIMED, then satisfies the
+ *    object, unlinks that one block and publishes STATUS_WAIT_0 + key), the
+ *    waiter itself on timeout (CAS to STATUS_TIMEOUT), or an alert.
+ *  - WaitAll waits are not satisfied by signallers: a signaller only moves
+ *    the waiter to KI_WAIT_RETRY, and the waiter re-tests all its objects
+ *    under all their locks, so it takes all of them or none, atomically.
+ *  - Before a wait returns, the waiter takes the lock of every object it
+ *    waited on (unlinking its remaining blocks). Any signaller that could
+ *    still touch the waiter's thread or blocks holds one of those locks, so
+ *    after that nothing refers to them and they may be reused or freed.
+ *  - A signaller wakes the waiter with a futex wake only if the waiter has
+ *    announced (Parked) that it sleeps: a satisfied spinning waiter costs no
+ *    system call.
+ */
+#include "ke/ke.h"
+
+#include <sched.h>
+#include <stdlib.h>
+
+#define KI_LOCK_BIT 0x80
+
+void KiLockObject(DISPATCHER_HEADER *Header)
+{
+    _Atomic LONG *lock = (_Atomic LONG *)&Header->Lock;
+    unsigned spins = 0;
+    while (atomic_fetch_or_explicit(lock, KI_LOCK_BIT, memory_order_acquire) & KI_LOCK_BIT) {
+        while (atomic_load_explicit(lock, memory_order_relaxed) & KI_LOCK_BIT) {
+            if (++spins < 256)
+                __builtin_ia32_pause();
+            else
+                sched_yield(); /* the holder was preempted: let it run */
+        }
+    }
+}
+
+void KiUnlockObject(DISPATCHER_HEADER *Header)
+{
+    atomic_fetch_and_explicit((_Atomic LONG *)&Header->Lock, ~KI_LOCK_BIT, memory_order_release);
+}
+
+static inline UCHAR KiObjectType(const DISPATCHER_HEADER *h)
+{
+    return (UCHAR)(atomic_load_explicit((_Atomic LONG *)&h->Lock, memory_order_relaxed) & 0x7f);
+}
+
+static bool KiIsSignaledFor(DISPATCHER_HEADER *h, PKTHREAD Thread)
+{
+    if (KiObjectType(h) == MutantObject)
+        return h->SignalState > 0 || ((PKMUTANT)h)->OwnerThread == (struct _KTHREAD *)Thread;
+    return h->SignalState > 0;
+}
+
+/* Consume what a satisfied wait takes from the object; returns
+   STATUS_ABANDONED_WAIT_0 - STATUS_WAIT_0 for an abandoned mutant, else 0. */
+static LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread)
+{
+    switch (KiObjectType(h)) {
+    case EventSynchronizationObject:
+    case TimerSynchronizationObject:
+        h->SignalState = 0;
+        return 0;
+    case SemaphoreObject:
+        h->SignalState--;
+        return 0;
+    case MutantObject: {
+        PKMUTANT m = (PKMUTANT)h;
+        LONG abandoned = 0;
+        if (--h->SignalState == 0) {
+            m->OwnerThread = (struct _KTHREAD *)Thread;
+            KiInsertTailList(&Thread->MutantListHead, &m->MutantListEntry);
+            Thread->KernelApcDisable -= m->ApcDisable;
+            if (m->Abandoned) {
+                m->Abandoned = FALSE;
+                abandoned = STATUS_ABANDONED_WAIT_0 - STATUS_WAIT_0;
+            }
+        }
+        return abandoned;
+    }
+    default: /* notification events and timers, threads, processes stay signalled */
+        return 0;
+    }
+}
+
+void KiWaitTest(DISPATCHER_HEADER *Header)
+{
+    PLIST_ENTRY head = &Header->WaitListHead;
+    for (PLIST_ENTRY e = head->Flink; e != head && Header->SignalState > 0;) {
+        PLIST_ENTRY next = e->Flink;
+        PKWAIT_BLOCK b = CONTAINING_RECORD(e, KWAIT_BLOCK, WaitListEntry);
+        PKTHREAD t = b->Thread;
+        LONG expected = KI_WAIT_PENDING;
+        if (b->WaitType == WaitAny) {
+            if (KiIsSignaledFor(Header, t) &&
+                atomic_compare_exchange_strong(&t->WaitStatus, &expected, KI_WAIT_CLAIMED)) {
+                LONG status = STATUS_WAIT_0 + b->WaitKey + KiSatisfy(Header, t);
+                KiRemoveEntryList(e);
+                b->BlockState = KI_BLOCK_REMOVED;
+                atomic_store(&t->WaitStatus, status);
+                if (atomic_load(&t->Parked))
+                    KiFutexWake(&t->WaitStatus, 1);
+            }
+        } else if (atomic_compare_exchange_strong(&t->WaitStatus, &expected, KI_WAIT_RETRY)) {
+            if (atomic_load(&t->Parked))
+                KiFutexWake(&t->WaitStatus, 1);
+        }
+        e = next;
+    }
+}
+
+void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr)
+{
+    Thread->Header.Type = ThreadObject;
+    Thread->Header.Size = (UCHAR)(sizeof(DISPATCHER_HEADER) / 4);
+    Thread->Header.SignalState = 0;
+    KiInitializeListHead(&Thread->Header.WaitListHead);
+    KiInitializeListHead(&Thread->MutantListHead);
+    atomic_store(&Thread->WaitStatus, STATUS_SUCCESS);
+    atomic_store(&Thread->Parked, 0);
+    Thread->Process = Process;
+    Thread->Pcr = Pcr;
+    Thread->Priority = 8;
+    Thread->BasePriority = 8;
+    Thread->PreviousMode = KernelMode;
+}
+
+void KiSignalThreadTerminated(PKTHREAD Thread)
+{
+    KiLockObject(&Thread->Header);
+    Thread->Header.SignalState = 1;
+    KiWaitTest(&Thread->Header);
+    KiUnlockObject(&Thread->Header);
+}
+
+static int KiCompareHeaders(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct KI_WAIT {
+    ULONG Count;
+    PVOID *Objects;
+    PKWAIT_BLOCK Blocks;
+    WAIT_TYPE Type;
+    ULONG LockCount;
+    DISPATCHER_HEADER *Locks[MAXIMUM_WAIT_OBJECTS];
+} KI_WAIT;
+
+static void KiLockAll(KI_WAIT *w)
+{
+    for (ULONG i = 0; i < w->LockCount; i++)
+        KiLockObject(w->Locks[i]);
+}
+
+static void KiUnlockAll(KI_WAIT *w)
+{
+    for (ULONG i = w->LockCount; i-- > 0;)
+        KiUnlockObject(w->Locks[i]);
+}
+
+/* With all locks held: satisfy the wait now if it can be; KI_WAIT_PENDING if not. */
+static LONG KiTrySatisfy(KI_WAIT *w, PKTHREAD t)
+{
+    if (w->Type == WaitAny) {
+        for (ULONG i = 0; i < w->Count; i++) {
+            DISPATCHER_HEADER *h = w->Objects[i];
+            if (KiIsSignaledFor(h, t))
+                return (LONG)(STATUS_WAIT_0 + i) + KiSatisfy(h, t);
+        }
+        return KI_WAIT_PENDING;
+    }
+    for (ULONG i = 0; i < w->Count; i++) {
+        if (!KiIsSignaledFor(w->Objects[i], t))
+            return KI_WAIT_PENDING;
+    }
+    LONG status = STATUS_WAIT_0;
+    for (ULONG i = 0; i < w->Count; i++) {
+        if (KiSatisfy(w->Objects[i], t) && status == STATUS_WAIT_0)
+            status = (LONG)(STATUS_ABANDONED_WAIT_0 + i);
+    }
+    return status;
+}
+
+static void KiUnlinkBlocks(KI_WAIT *w)
+{
+    for (ULONG i = 0; i < w->Count; i++) {
+        PKWAIT_BLOCK b = &w->Blocks[i];
+        if (b->BlockState == KI_BLOCK_ACTIVE) {
+            KiRemoveEntryList(&b->WaitListEntry);
+            b->BlockState = KI_BLOCK_REMOVED;
+        }
+    }
+}
+
+/* Sleep until the wait's outcome is decided; returns it (or KI_WAIT_RETRY). */
+static LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline)
+{
+    for (unsigned spins = 0;; spins++) {
+        LONG s = atomic_load(&t->WaitStatus);
+        if (s == KI_WAIT_CLAIMED) {
+            __builtin_ia32_pause();
+            continue;
+        }
+        if (s != KI_WAIT_PENDING)
+            return s;
+        if (spins < 200) {
+            __builtin_ia32_pause();
+            continue;
+        }
+        atomic_store(&t->Parked, 1);
+        bool woken = KiFutexWait(&t->WaitStatus, KI_WAIT_PENDING, deadline);
+        atomic_store(&t->Parked, 0);
+        if (!woken) {
+            LONG expected = KI_WAIT_PENDING;
+            if (atomic_compare_exchange_strong(&t->WaitStatus, &expected, STATUS_TIMEOUT))
+                return STATUS_TIMEOUT;
+        }
+    }
+}
+
+NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+                                        KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                        BOOLEAN Alertable, PLARGE_INTEGER Timeout,
+                                        PKWAIT_BLOCK WaitBlockArray)
+{
+    PKTHREAD t = KiCurrentThread();
+    KI_WAIT w;
+    KI_DEADLINE deadline;
+    LONG status;
+
+    /* Documented: more than MAXIMUM_WAIT_OBJECTS, or more than
+       THREAD_WAIT_OBJECTS without a WaitBlockArray, is bug check 0xC. */
+    if (Count > MAXIMUM_WAIT_OBJECTS || (!WaitBlockArray && Count > THREAD_WAIT_OBJECTS))
+        KeBugCheckEx(0xC /* MAXIMUM_WAIT_OBJECTS_EXCEEDED */, Count, (ULONG_PTR)WaitBlockArray,
+                     0, 0);
+    if (Count == 0 || (WaitType != WaitAny && WaitType != WaitAll))
+        return STATUS_INVALID_PARAMETER;
+
+    w.Count = Count;
+    w.Objects = Object;
+    w.Blocks = WaitBlockArray ? WaitBlockArray : t->WaitBlock;
+    w.Type = WaitType;
+    for (ULONG i = 0; i < Count; i++)
+        w.Locks[i] = Object[i];
+    qsort(w.Locks, Count, sizeof(w.Locks[0]), KiCompareHeaders);
+    w.LockCount = 0;
+    for (ULONG i = 0; i < Count; i++) {
+        if (w.LockCount == 0 || w.Locks[w.LockCount - 1] != w.Locks[i])
+            w.Locks[w.LockCount++] = w.Locks[i];
+    }
+    KiComputeDeadline(Timeout, &deadline);
+
+    t->WaitReason = (UCHAR)WaitReason;
+    t->WaitMode = WaitMode;
+    t->Alertable = Alertable;
+
+    KiLockAll(&w);
+    status = KiTrySatisfy(&w, t);
+    if (status == KI_WAIT_PENDING && Alertable &&
+        atomic_exchange(&t->Alerted[WaitMode ? UserMode : KernelMode], FALSE))
+        status = STATUS_ALERTED;
+    if (status == KI_WAIT_PENDING && (deadline.Immediate || KiDeadlinePassed(&deadline)))
+        status = STATUS_TIMEOUT;
+    if (status != KI_WAIT_PENDING) {
+        KiUnlockAll(&w);
+        return status;
+    }
+    atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
+    for (ULONG i = 0; i < Count; i++) {
+        PKWAIT_BLOCK b = &w.Blocks[i];
+        b->Thread = (struct _KTHREAD *)t;
+        b->Object = Object[i];
+        b->NextWaitBlock = i + 1 < Count ? &w.Blocks[i + 1] : &w.Blocks[0];
+        b->WaitKey = (USHORT)i;
+        b->WaitType = (UCHAR)WaitType;
+        b->BlockState = KI_BLOCK_ACTIVE;
+        KiInsertTailList(&((DISPATCHER_HEADER *)Object[i])->WaitListHead, &b->WaitListEntry);
+    }
+    KiUnlockAll(&w);
+
+    for (;;) {
+        status = KiParkThread(t, &deadline);
+        KiLockAll(&w);
+        if (status == KI_WAIT_RETRY) {
+            status = KiTrySatisfy(&w, t);
+            if (status == KI_WAIT_PENDING && KiDeadlinePassed(&deadline))
+                status = STATUS_TIMEOUT;
+            if (status == KI_WAIT_PENDING) {
+                atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
+                KiUnlockAll(&w);
+                continue;
+            }
+        }
+        KiUnlinkBlocks(&w);
+        KiUnlockAll(&w);
+        atomic_store(&t->WaitStatus, STATUS_SUCCESS);
+        return status;
+    }
+}
+KM_EXPORT(KeWaitForMultipleObjects);
+
+NTSTATUS NTAPI KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason,
+                                     KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                                     PLARGE_INTEGER Timeout)
+{
+    return KeWaitForMultipleObjects(1, &Object, WaitAny, WaitReason, WaitMode, Alertable, Timeout,
+                                    NULL);
+}
+KM_EXPORT(KeWaitForSingleObject);
+
+NTSTATUS NTAPI KeWaitForMutexObject(PVOID Mutex, KWAIT_REASON WaitReason,
+                                    KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                                    PLARGE_INTEGER Timeout)
+{
+    return KeWaitForSingleObject(Mutex, WaitReason, WaitMode, Alertable, Timeout);
+}
+KM_EXPORT(KeWaitForMutexObject);
+
+/* Documented: returns STATUS_SUCCESS when the interval elapsed, STATUS_ALERTED
+   or STATUS_USER_APC when an alertable delay is cut short. */
+NTSTATUS NTAPI KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                                      PLARGE_INTEGER Interval)
+{
+    PKTHREAD t = KiCurrentThread();
+    KI_DEADLINE deadline;
+
+    KiComputeDeadline(Interval, &deadline);
+    if (Alertable && atomic_exchange(&t->Alerted[WaitMode ? UserMode : KernelMode], FALSE))
+        return STATUS_ALERTED;
+    if (deadline.Immediate) {
+        sched_yield();
+        return STATUS_SUCCESS;
+    }
+    t->WaitMode = WaitMode;
+    t->Alertable = Alertable;
+    atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
+    LONG status = KiParkThread(t, &deadline);
+    atomic_store(&t->WaitStatus, STATUS_SUCCESS);
+    return status == STATUS_TIMEOUT ? STATUS_SUCCESS : status;
+}
+KM_EXPORT(KeDelayExecutionThread);

@@ -1,0 +1,284 @@
+/*
+ * The kernel handle table.
+ *
+ * kmhost runs everything in the System process, whose handle table on
+ * Windows is the kernel handle table itself: one table here. A handle is
+ * (index + 1) * 4; a handle created with OBJ_KERNEL_HANDLE carries the kernel
+ * bits (KERNEL_HANDLE_MASK) as on x64 Windows, and only KernelMode callers
+ * may use such a value: for UserMode it is not a handle of theirs
+ * (STATUS_INVALID_HANDLE). NtCurrentProcess() and NtCurrentThread() are the
+ * pseudo-handles -1 and -2.
+ *
+ * Invariants:
+ *  - Entries live in pages of KM_HT_PAGE entries, reached through a fixed
+ *    directory; a page is never moved or freed once published, so a lookup
+ *    needs no table lock.
+ *  - An entry's Object word is 0 when free; otherwise the object's body with
+ *    bit 0 as the entry lock. A lookup locks the entry, takes a reference,
+ *    and unlocks: a close (which locks the entry, clears it, then drops the
+ *    handle's reference) can never free the object under a lookup. Lookups
+ *    of different handles touch different entries and scale.
+ *  - Free indexes are kept on a stack under the allocation mutex, which only
+ *    creating and closing handles take.
+ */
+#include "ob/ob.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#define KM_HT_PAGE 1024
+#define KM_HT_PAGES 16384 /* 16M handles */
+
+typedef struct HANDLE_ENTRY {
+    _Atomic uintptr_t Object;
+    ACCESS_MASK GrantedAccess;
+    ULONG Attributes;
+    void *Creator;
+} HANDLE_ENTRY;
+
+static HANDLE_ENTRY *_Atomic ObpPages[KM_HT_PAGES];
+static pthread_mutex_t ObpAllocLock = PTHREAD_MUTEX_INITIALIZER;
+static ULONG *ObpFree;
+static size_t ObpFreeCount, ObpFreeCap;
+static ULONG ObpNextIndex;
+static _Atomic LONG ObpHandleCount;
+
+static HANDLE_ENTRY *ObpEntry(ULONG_PTR Index)
+{
+    if (Index >= (ULONG_PTR)KM_HT_PAGE * KM_HT_PAGES)
+        return NULL;
+    HANDLE_ENTRY *page = atomic_load_explicit(&ObpPages[Index / KM_HT_PAGE], memory_order_acquire);
+    return page ? &page[Index % KM_HT_PAGE] : NULL;
+}
+
+static bool ObpIsKernelHandleValue(HANDLE Handle)
+{
+    return ((ULONG_PTR)Handle & KERNEL_HANDLE_MASK) == KERNEL_HANDLE_MASK &&
+           (LONG_PTR)Handle < -2;
+}
+
+/* Handle value → entry index, or -1 for a value that is not a handle. */
+static LONG_PTR ObpHandleIndex(HANDLE Handle)
+{
+    ULONG_PTR v = (ULONG_PTR)Handle;
+    if (ObpIsKernelHandleValue(Handle))
+        v &= ~KERNEL_HANDLE_MASK;
+    if (v == 0 || (v & 3) || v > (ULONG_PTR)KM_HT_PAGE * KM_HT_PAGES * 4)
+        return -1;
+    return (LONG_PTR)(v / 4 - 1);
+}
+
+static uintptr_t ObpLockEntry(HANDLE_ENTRY *e)
+{
+    for (;;) {
+        uintptr_t v = atomic_load_explicit(&e->Object, memory_order_acquire);
+        if (v == 0)
+            return 0;
+        if (v & 1) {
+            __builtin_ia32_pause();
+            continue;
+        }
+        if (atomic_compare_exchange_weak_explicit(&e->Object, &v, v | 1, memory_order_acquire,
+                                                  memory_order_relaxed))
+            return v;
+    }
+}
+
+NTSTATUS ObpInsertHandle(PVOID Object, ACCESS_MASK GrantedAccess, ULONG Attributes,
+                         bool Reference, PHANDLE Handle)
+{
+    ULONG index;
+    pthread_mutex_lock(&ObpAllocLock);
+    if (ObpFreeCount) {
+        index = ObpFree[--ObpFreeCount];
+    } else {
+        if (ObpNextIndex >= (ULONG)KM_HT_PAGE * KM_HT_PAGES) {
+            pthread_mutex_unlock(&ObpAllocLock);
+            return STATUS_INSUFFICIENT_RESOURCES;
+        }
+        index = ObpNextIndex;
+        if (!ObpPages[index / KM_HT_PAGE]) {
+            HANDLE_ENTRY *page = calloc(KM_HT_PAGE, sizeof(HANDLE_ENTRY));
+            if (!page) {
+                pthread_mutex_unlock(&ObpAllocLock);
+                return STATUS_INSUFFICIENT_RESOURCES;
+            }
+            atomic_store_explicit(&ObpPages[index / KM_HT_PAGE], page, memory_order_release);
+        }
+        ObpNextIndex++;
+    }
+    pthread_mutex_unlock(&ObpAllocLock);
+
+    HANDLE_ENTRY *e = ObpEntry(index);
+    OBJECT_HEADER *h = ObpHeader(Object);
+    if (Reference)
+        ObfReferenceObject(Object);
+    atomic_fetch_add(&h->HandleCount, 1);
+    atomic_fetch_add(&h->Type->TotalNumberOfHandles, 1);
+    e->GrantedAccess = GrantedAccess;
+    e->Attributes = Attributes & (OBJ_INHERIT | OBJ_KERNEL_HANDLE);
+    e->Creator = h->Creator;
+    atomic_store_explicit(&e->Object, (uintptr_t)Object, memory_order_release);
+    atomic_fetch_add(&ObpHandleCount, 1);
+
+    ULONG_PTR value = ((ULONG_PTR)index + 1) * 4;
+    if (Attributes & OBJ_KERNEL_HANDLE)
+        value |= KERNEL_HANDLE_MASK;
+    *Handle = (HANDLE)value;
+    return STATUS_SUCCESS;
+}
+
+/* The current thread's and process's bodies, for the pseudo-handles (ps). */
+PVOID PspCurrentThreadObject(void);
+PVOID PspCurrentProcessObject(void);
+
+/*
+ * Documented rules: KernelMode callers skip the access check; a UserMode
+ * caller cannot use a kernel handle (STATUS_INVALID_HANDLE) and needs every
+ * access it asks for (STATUS_ACCESS_DENIED); the wrong type gives
+ * STATUS_OBJECT_TYPE_MISMATCH; HandleInformation gets the granted access and
+ * the handle's attributes.
+ */
+NTSTATUS NTAPI ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess,
+                                         POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
+                                         PVOID *Object,
+                                         POBJECT_HANDLE_INFORMATION HandleInformation)
+{
+    PVOID body;
+    ACCESS_MASK granted;
+    ULONG attributes;
+
+    *Object = NULL;
+    if (Handle == NtCurrentThread() || Handle == NtCurrentProcess()) {
+        body = Handle == NtCurrentThread() ? PspCurrentThreadObject() : PspCurrentProcessObject();
+        if (ObjectType && ObpHeader(body)->Type != ObjectType)
+            return STATUS_OBJECT_TYPE_MISMATCH;
+        granted = ObpHeader(body)->Type->GenericMapping.GenericAll;
+        attributes = 0;
+        ObfReferenceObject(body);
+    } else {
+        if (AccessMode != KernelMode && ObpIsKernelHandleValue(Handle))
+            return STATUS_INVALID_HANDLE;
+        LONG_PTR index = ObpHandleIndex(Handle);
+        HANDLE_ENTRY *e = index < 0 ? NULL : ObpEntry((ULONG_PTR)index);
+        uintptr_t v = e ? ObpLockEntry(e) : 0;
+        if (!v)
+            return STATUS_INVALID_HANDLE;
+        body = (PVOID)v;
+        granted = e->GrantedAccess;
+        attributes = e->Attributes & ~(ULONG)OBJ_KERNEL_HANDLE;
+        if (ObjectType && ObpHeader(body)->Type != ObjectType) {
+            atomic_store_explicit(&e->Object, v, memory_order_release);
+            return STATUS_OBJECT_TYPE_MISMATCH;
+        }
+        if (AccessMode != KernelMode) {
+            ACCESS_MASK wanted = ObpMapGenericMask(ObpHeader(body)->Type, DesiredAccess);
+            if ((granted & wanted) != wanted) {
+                atomic_store_explicit(&e->Object, v, memory_order_release);
+                return STATUS_ACCESS_DENIED;
+            }
+        }
+        ObfReferenceObject(body);
+        atomic_store_explicit(&e->Object, v, memory_order_release);
+    }
+    if (HandleInformation) {
+        HandleInformation->GrantedAccess = granted;
+        HandleInformation->HandleAttributes = attributes;
+    }
+    *Object = body;
+    return STATUS_SUCCESS;
+}
+KM_EXPORT(ObReferenceObjectByHandle);
+
+NTSTATUS NTAPI ObReferenceObjectByHandleWithTag(HANDLE Handle, ACCESS_MASK DesiredAccess,
+                                                POBJECT_TYPE ObjectType,
+                                                KPROCESSOR_MODE AccessMode, ULONG Tag,
+                                                PVOID *Object,
+                                                POBJECT_HANDLE_INFORMATION HandleInformation)
+{
+    (void)Tag;
+    return ObReferenceObjectByHandle(Handle, DesiredAccess, ObjectType, AccessMode, Object,
+                                     HandleInformation);
+}
+KM_EXPORT(ObReferenceObjectByHandleWithTag);
+
+/*
+ * Closing: a UserMode caller cannot close a kernel handle. An invalid handle
+ * closed from KernelMode is bug check 0x93 INVALID_KERNEL_HANDLE (P1 the
+ * handle, P2 1: "an invalid handle was closed") when it is a kernel handle
+ * value; otherwise the status is STATUS_INVALID_HANDLE.
+ */
+NTSTATUS NTAPI ObCloseHandle(HANDLE Handle, KPROCESSOR_MODE PreviousMode)
+{
+    bool kernel_value = ObpIsKernelHandleValue(Handle);
+    if (PreviousMode != KernelMode && kernel_value)
+        return STATUS_INVALID_HANDLE;
+    LONG_PTR index = ObpHandleIndex(Handle);
+    HANDLE_ENTRY *e = index < 0 ? NULL : ObpEntry((ULONG_PTR)index);
+    uintptr_t v = e ? ObpLockEntry(e) : 0;
+    if (!v) {
+        if (PreviousMode == KernelMode && kernel_value)
+            KeBugCheckEx(0x93 /* INVALID_KERNEL_HANDLE */, (ULONG_PTR)Handle, 1, 0, 0);
+        return STATUS_INVALID_HANDLE;
+    }
+    PVOID body = (PVOID)v;
+    atomic_store_explicit(&e->Object, 0, memory_order_release);
+
+    OBJECT_HEADER *h = ObpHeader(body);
+    atomic_fetch_sub(&h->HandleCount, 1);
+    atomic_fetch_sub(&h->Type->TotalNumberOfHandles, 1);
+    atomic_fetch_sub(&ObpHandleCount, 1);
+
+    pthread_mutex_lock(&ObpAllocLock);
+    if (ObpFreeCount == ObpFreeCap) {
+        size_t cap = ObpFreeCap ? ObpFreeCap * 2 : 256;
+        ULONG *grown = realloc(ObpFree, cap * sizeof(*grown));
+        if (grown) {
+            ObpFree = grown;
+            ObpFreeCap = cap;
+        }
+    }
+    if (ObpFreeCount < ObpFreeCap) /* else the index is leaked, never reused */
+        ObpFree[ObpFreeCount++] = (ULONG)index;
+    pthread_mutex_unlock(&ObpAllocLock);
+
+    ObfDereferenceObject(body);
+    return STATUS_SUCCESS;
+}
+KM_EXPORT(ObCloseHandle);
+
+/* ZwClose closes as KernelMode; NtClose as the previous mode, which for a
+   system thread is KernelMode. */
+NTSTATUS NTAPI ZwClose(HANDLE Handle)
+{
+    return ObCloseHandle(Handle, KernelMode);
+}
+KM_EXPORT(ZwClose);
+
+NTSTATUS NTAPI NtClose(HANDLE Handle)
+{
+    return ObCloseHandle(Handle, KernelMode);
+}
+KM_EXPORT(NtClose);
+
+LONG ObpOpenHandleCount(void)
+{
+    return atomic_load(&ObpHandleCount);
+}
+
+void ObpForEachHandle(OBP_HANDLE_VISITOR Visit, void *Ctx)
+{
+    pthread_mutex_lock(&ObpAllocLock);
+    ULONG end = ObpNextIndex;
+    pthread_mutex_unlock(&ObpAllocLock);
+    for (ULONG i = 0; i < end; i++) {
+        HANDLE_ENTRY *e = ObpEntry(i);
+        uintptr_t v = e ? atomic_load(&e->Object) & ~(uintptr_t)1 : 0;
+        if (!v)
+            continue;
+        ULONG_PTR value = ((ULONG_PTR)i + 1) * 4;
+        if (e->Attributes & OBJ_KERNEL_HANDLE)
+            value |= KERNEL_HANDLE_MASK;
+        Visit(Ctx, (HANDLE)value, (PVOID)v, e->Creator);
+    }
+}
