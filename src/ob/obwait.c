@@ -1,0 +1,63 @@
+/*
+ * Waits on handles: Zw/Nt WaitForSingleObject and WaitForMultipleObjects.
+ * The handle must grant SYNCHRONIZE for a UserMode caller; the wait itself
+ * is KeWaitForXxx on the referenced objects, in the caller's previous mode.
+ */
+#include "ke/ke.h"
+#include "ob/ob.h"
+
+NTSTATUS NTAPI ZwWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout)
+{
+    PVOID object;
+    KPROCESSOR_MODE mode = KiCurrentThread()->PreviousMode;
+    NTSTATUS status = ObReferenceObjectByHandle(Handle, SYNCHRONIZE, NULL, mode, &object, NULL);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = KeWaitForSingleObject(object, UserRequest, mode, Alertable, Timeout);
+    ObfDereferenceObject(object);
+    return status;
+}
+KM_EXPORT(ZwWaitForSingleObject);
+
+NTSTATUS NTAPI NtWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout)
+{
+    return ZwWaitForSingleObject(Handle, Alertable, Timeout);
+}
+KM_EXPORT(NtWaitForSingleObject);
+
+/* WaitType is WaitAllObject (0) or WaitAnyObject (1), the same values as
+   WaitAll and WaitAny; more than MAXIMUM_WAIT_OBJECTS handles is
+   STATUS_INVALID_PARAMETER_1, another wait type STATUS_INVALID_PARAMETER_3. */
+NTSTATUS NTAPI ZwWaitForMultipleObjects(ULONG Count, HANDLE Handles[], WAIT_TYPE WaitType,
+                                        BOOLEAN Alertable, PLARGE_INTEGER Timeout)
+{
+    PVOID objects[MAXIMUM_WAIT_OBJECTS];
+    KWAIT_BLOCK blocks[MAXIMUM_WAIT_OBJECTS];
+    KPROCESSOR_MODE mode = KiCurrentThread()->PreviousMode;
+    NTSTATUS status = STATUS_SUCCESS;
+    ULONG n;
+
+    if (Count == 0 || Count > MAXIMUM_WAIT_OBJECTS)
+        return STATUS_INVALID_PARAMETER_1;
+    if (WaitType != WaitAll && WaitType != WaitAny)
+        return STATUS_INVALID_PARAMETER_3;
+    for (n = 0; n < Count; n++) {
+        status = ObReferenceObjectByHandle(Handles[n], SYNCHRONIZE, NULL, mode, &objects[n], NULL);
+        if (!NT_SUCCESS(status))
+            break;
+    }
+    if (NT_SUCCESS(status))
+        status = KeWaitForMultipleObjects(Count, objects, WaitType, UserRequest, mode, Alertable,
+                                          Timeout, blocks);
+    while (n-- > 0)
+        ObfDereferenceObject(objects[n]);
+    return status;
+}
+KM_EXPORT(ZwWaitForMultipleObjects);
+
+NTSTATUS NTAPI NtWaitForMultipleObjects(ULONG Count, HANDLE Handles[], WAIT_TYPE WaitType,
+                                        BOOLEAN Alertable, PLARGE_INTEGER Timeout)
+{
+    return ZwWaitForMultipleObjects(Count, Handles, WaitType, Alertable, Timeout);
+}
+KM_EXPORT(NtWaitForMultipleObjects);
