@@ -187,6 +187,15 @@ static NTSTATUS CipParseSignature(const uint8_t *Der, size_t DerLen, CIP_SIGNATU
     Sig->DigestLen = (size_t)ASN1_STRING_length(hash);
     memcpy(Sig->Digest, ASN1_STRING_get0_data(hash), Sig->DigestLen);
 
+    /* PKCS7_verify needs every listed digest algorithm. */
+    for (int i = 0; i < sk_X509_ALGOR_num(p7->d.sign->md_algs); i++) {
+        const ASN1_OBJECT *alg = NULL;
+        X509_ALGOR_get0(&alg, NULL, NULL, sk_X509_ALGOR_value(p7->d.sign->md_algs, i));
+        if (!EVP_get_digestbyobj(alg)) {
+            status = CipRefuse(Why, WhyLen, "the signature uses an unknown digest algorithm");
+            goto out;
+        }
+    }
     if (sk_PKCS7_SIGNER_INFO_num(PKCS7_get_signer_info(p7)) != 1) {
         status = CipRefuse(Why, WhyLen, "an Authenticode signature has exactly one signer");
         goto out;

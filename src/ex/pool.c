@@ -3,8 +3,8 @@
  *
  * Every block has a hidden header just before the pointer the driver gets:
  * magic, tag, size, pool type and the driver's call site. Alignment follows
- * the documentation: 16 bytes, and page alignment for requests of PAGE_SIZE
- * or more. Paged and nonpaged pool are the same memory here.
+ * the documentation: 16 bytes, page alignment for requests of PAGE_SIZE or
+ * more, and no page crossing for smaller ones. Paged and nonpaged pool are the same memory here.
  *
  * Invariants (under Exp_lock): every live block is on Exp_live (oldest first)
  * and in Exp_buckets (by address), with Magic == EXP_MAGIC_LIVE. A freed block
@@ -124,8 +124,15 @@ PVOID ExpAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, BOOLE
         PoolType & ~(POOL_QUOTA_FAIL_INSTEAD_OF_RAISE | POOL_RAISE_IF_ALLOCATION_FAILURE);
     if (base_type == NonPagedPoolMustSucceed || base_type == NonPagedPoolCacheAlignedMustS)
         KeBugCheckEx(BAD_POOL_CALLER, 0x9A, PoolType, NumberOfBytes, Tag);
-    size_t align = NumberOfBytes >= EXP_PAGE_SIZE ? EXP_PAGE_SIZE : 16;
-    size_t lead = NumberOfBytes >= EXP_PAGE_SIZE ? EXP_PAGE_SIZE : sizeof(EXP_HEADER);
+    /* Documented: a request of PAGE_SIZE or more is page-aligned, and one of
+       PAGE_SIZE or less does not cross a page boundary. Header and block sit
+       in one naturally aligned power-of-two region of at most a page, or the
+       block starts a page of its own. */
+    size_t lead = sizeof(EXP_HEADER), align = 16;
+    while (align < lead + NumberOfBytes && align < EXP_PAGE_SIZE)
+        align *= 2;
+    if (lead + NumberOfBytes > EXP_PAGE_SIZE)
+        lead = align = EXP_PAGE_SIZE;
     if (NumberOfBytes > ((size_t)1 << 46) || Exp_inject_failure())
         return NULL;
     void *base = NULL;

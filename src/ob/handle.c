@@ -282,3 +282,27 @@ void ObpForEachHandle(OBP_HANDLE_VISITOR Visit, void *Ctx)
         Visit(Ctx, (HANDLE)value, (PVOID)v, e->Creator);
     }
 }
+
+/*
+ * Documented: opens a handle to an object the caller holds a pointer to;
+ * the type must match (STATUS_OBJECT_TYPE_MISMATCH); the handle takes its
+ * own reference. A KernelMode caller is granted the access it asks for.
+ */
+NTSTATUS NTAPI ObOpenObjectByPointer(PVOID Object, ULONG HandleAttributes, PVOID PassedAccessState,
+                                     ACCESS_MASK DesiredAccess, POBJECT_TYPE ObjectType,
+                                     KPROCESSOR_MODE AccessMode, PHANDLE Handle)
+{
+    (void)PassedAccessState;
+    (void)AccessMode;
+    if (!Object || !Handle)
+        return STATUS_INVALID_PARAMETER;
+    if (HandleAttributes & ~(ULONG)OBJ_VALID_ATTRIBUTES)
+        return STATUS_INVALID_PARAMETER;
+    POBJECT_TYPE type = ObpHeader(Object)->Type;
+    if (ObjectType && type != ObjectType)
+        return STATUS_OBJECT_TYPE_MISMATCH;
+    ACCESS_MASK granted = DesiredAccess & MAXIMUM_ALLOWED ? type->GenericMapping.GenericAll
+                                                          : ObpMapGenericMask(type, DesiredAccess);
+    return ObpInsertHandle(Object, granted, HandleAttributes, true, Handle);
+}
+KM_EXPORT(ObOpenObjectByPointer);

@@ -153,8 +153,9 @@ NTSTATUS PspCreateSystemThread(PKSTART_ROUTINE StartRoutine, PVOID StartContext,
 
 /*
  * Documented: ProcessHandle NULL (or the System process) runs the thread in
- * the System process; ObjectAttributes' OBJ_KERNEL_HANDLE makes a kernel
- * handle; the handle is granted DesiredAccess; ClientId is filled when given.
+ * the System process; the handle is a kernel handle (Vista and later), granted
+ * DesiredAccess; OBJ_PERMANENT, OBJ_EXCLUSIVE and OBJ_OPENIF are not valid
+ * for a thread; ClientId is filled when given.
  */
 NTSTATUS NTAPI PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
                                     POBJECT_ATTRIBUTES ObjectAttributes, HANDLE ProcessHandle,
@@ -170,10 +171,14 @@ NTSTATUS NTAPI PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
         return STATUS_INVALID_PARAMETER;
     if (ObjectAttributes) {
         if (ObjectAttributes->Length != sizeof(OBJECT_ATTRIBUTES) ||
-            (ObjectAttributes->Attributes & ~(ULONG)OBJ_VALID_ATTRIBUTES))
+            (ObjectAttributes->Attributes & ~(ULONG)OBJ_VALID_ATTRIBUTES) ||
+            (ObjectAttributes->Attributes & (OBJ_PERMANENT | OBJ_EXCLUSIVE | OBJ_OPENIF)))
             return STATUS_INVALID_PARAMETER;
         attributes = ObjectAttributes->Attributes;
     }
+    /* Documented: from Windows Vista on, the handle is a kernel handle
+       whatever the attributes say. */
+    attributes |= OBJ_KERNEL_HANDLE;
     if (ProcessHandle && ProcessHandle != NtCurrentProcess()) {
         PVOID process;
         status = ObReferenceObjectByHandle(ProcessHandle, PROCESS_CREATE_THREAD, PsProcessType,

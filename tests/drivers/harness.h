@@ -31,8 +31,8 @@
 #ifndef POOL_TAGGING
 #define POOL_TAGGING 1
 #endif
-#include <ntifs.h>
 #include <kmfix.h>
+#include <ntifs.h>
 
 #ifdef __FILE_NAME__
 #define HARNESS_FILE __FILE_NAME__
@@ -40,8 +40,8 @@
 #define HARNESS_FILE __FILE__
 #endif
 
-/* Pool tag for test allocations: 'Test' as it reads in a pool dump. */
-#define HARNESS_TAG 'tseT'
+/* Pool tag for test allocations: the bytes "Test" (MSVC's 'tseT'). */
+#define HARNESS_TAG ((ULONG)0x74736554)
 
 static volatile LONG harness_passed;
 static volatile LONG harness_failed;
@@ -53,13 +53,13 @@ static inline int harness_count(int good)
 }
 
 /* ok(cond, "literal format", args...): a failure prints the message. */
-#define ok(cond, fmt, ...)                                                                    \
-    (harness_count(!!(cond))                                                                  \
-         ? 1                                                                                  \
+#define ok(cond, fmt, ...)                                                                         \
+    (harness_count(!!(cond))                                                                       \
+         ? 1                                                                                       \
          : (DbgPrint("FAIL %s:%d: " fmt "\n", HARNESS_FILE, __LINE__, ##__VA_ARGS__), 0))
 
 /* is_status(got, expected, "what"): NTSTATUS values compared, both in hex. */
-#define is_status(got, expected, what)                                                        \
+#define is_status(got, expected, what)                                                             \
     harness_is_status((NTSTATUS)(got), (NTSTATUS)(expected), what, HARNESS_FILE, __LINE__)
 
 static inline int harness_is_status(NTSTATUS got, NTSTATUS expected, const char *what,
@@ -67,13 +67,13 @@ static inline int harness_is_status(NTSTATUS got, NTSTATUS expected, const char 
 {
     if (harness_count(got == expected))
         return 1;
-    DbgPrint("FAIL %s:%d: %s: got status 0x%08lx, expected 0x%08lx\n", file, line, what,
-             (ULONG)got, (ULONG)expected);
+    DbgPrint("FAIL %s:%d: %s: got status 0x%08lx, expected 0x%08lx\n", file, line, what, (ULONG)got,
+             (ULONG)expected);
     return 0;
 }
 
 /* is_ptr(got, expected, "what"): pointers compared, both printed. */
-#define is_ptr(got, expected, what)                                                           \
+#define is_ptr(got, expected, what)                                                                \
     harness_is_ptr((const void *)(got), (const void *)(expected), what, HARNESS_FILE, __LINE__)
 
 static inline int harness_is_ptr(const void *got, const void *expected, const char *what,
@@ -86,16 +86,16 @@ static inline int harness_is_ptr(const void *got, const void *expected, const ch
 }
 
 /* is_int(got, expected, "what"): integers compared as 64-bit signed values. */
-#define is_int(got, expected, what)                                                           \
+#define is_int(got, expected, what)                                                                \
     harness_is_int((LONG64)(got), (LONG64)(expected), what, HARNESS_FILE, __LINE__)
 
-static inline int harness_is_int(LONG64 got, LONG64 expected, const char *what,
-                                 const char *file, int line)
+static inline int harness_is_int(LONG64 got, LONG64 expected, const char *what, const char *file,
+                                 int line)
 {
     if (harness_count(got == expected))
         return 1;
-    DbgPrint("FAIL %s:%d: %s: got %I64d (0x%I64x), expected %I64d (0x%I64x)\n", file, line,
-             what, got, got, expected, expected);
+    DbgPrint("FAIL %s:%d: %s: got %I64d (0x%I64x), expected %I64d (0x%I64x)\n", file, line, what,
+             got, got, expected, expected);
     return 0;
 }
 

@@ -185,8 +185,7 @@ static void test_current(void)
     ok(KeGetCurrentThread() != NULL, "KeGetCurrentThread is not NULL");
     is_ptr(PsGetCurrentThread(), KeGetCurrentThread(),
            "PsGetCurrentThread and KeGetCurrentThread are the same thread object");
-    st = ObReferenceObjectByHandle(NtCurrentThread(), 0, KM_PsThreadType, KernelMode, &obj,
-                                   NULL);
+    st = ObReferenceObjectByHandle(NtCurrentThread(), 0, KM_PsThreadType, KernelMode, &obj, NULL);
     is_status(st, STATUS_SUCCESS, "NtCurrentThread() resolves by ObReferenceObjectByHandle");
     if (NT_SUCCESS(st)) {
         is_ptr(obj, KeGetCurrentThread(), "NtCurrentThread() refers to the current thread");

@@ -11,7 +11,7 @@
  * lower bound below allows one clock tick, KeQueryTimeIncrement() in 100 ns
  * units. There are no upper bounds: a wait may always end later.
  */
-#define MS(n) ((LONGLONG)(n) * 10 * 1000)
+#define MS(n) ((LONGLONG)(n)*10 * 1000)
 
 static KEVENT g_event, g_started, g_release;
 
@@ -44,11 +44,11 @@ static void test_null_and_zero(void)
     PKTHREAD t;
 
     KeInitializeEvent(&g_event, NotificationEvent, FALSE);
-    is_status(KeWaitForSingleObject(&g_event, Executive, KernelMode, FALSE, &zero),
-              STATUS_TIMEOUT, "*Timeout = 0 on a not-signalled object returns STATUS_TIMEOUT");
+    is_status(KeWaitForSingleObject(&g_event, Executive, KernelMode, FALSE, &zero), STATUS_TIMEOUT,
+              "*Timeout = 0 on a not-signalled object returns STATUS_TIMEOUT");
     KeSetEvent(&g_event, IO_NO_INCREMENT, FALSE);
-    is_status(KeWaitForSingleObject(&g_event, Executive, KernelMode, FALSE, &zero),
-              STATUS_SUCCESS, "*Timeout = 0 on a signalled object returns STATUS_SUCCESS");
+    is_status(KeWaitForSingleObject(&g_event, Executive, KernelMode, FALSE, &zero), STATUS_SUCCESS,
+              "*Timeout = 0 on a signalled object returns STATUS_SUCCESS");
 
     KeInitializeEvent(&g_event, SynchronizationEvent, FALSE);
     t = harness_start_thread(set_later, &g_event);
@@ -75,7 +75,8 @@ static void test_relative(KPROCESSOR_MODE mode, BOOLEAN alertable, const char *w
        "a relative 50 ms timeout expires no earlier than one clock tick before 50 ms "
        "(Timer Accuracy): elapsed %I64d, tick %I64d (100 ns)",
        t1 - t0, tick);
-    is_int(rel.QuadPart, -MS(50), "Timeout is an [in] parameter: KeWaitForSingleObject leaves *Timeout unchanged");
+    is_int(rel.QuadPart, -MS(50),
+           "Timeout is an [in] parameter: KeWaitForSingleObject leaves *Timeout unchanged");
 }
 
 static void test_absolute(void)
@@ -86,8 +87,8 @@ static void test_absolute(void)
     KeInitializeEvent(&g_event, NotificationEvent, FALSE);
     deadline = now_system_precise() + MS(30);
     abs.QuadPart = deadline;
-    is_status(KeWaitForSingleObject(&g_event, UserRequest, KernelMode, FALSE, &abs),
-              STATUS_TIMEOUT, "a positive (absolute) Timeout in the future times out");
+    is_status(KeWaitForSingleObject(&g_event, UserRequest, KernelMode, FALSE, &abs), STATUS_TIMEOUT,
+              "a positive (absolute) Timeout in the future times out");
     after = now_system_precise();
     ok(after >= deadline - tick,
        "an absolute timeout does not expire before that system time (Timer Accuracy): "
@@ -95,14 +96,14 @@ static void test_absolute(void)
        deadline - after);
 
     abs.QuadPart = now_system_precise() - MS(1000);
-    is_status(KeWaitForSingleObject(&g_event, Executive, KernelMode, FALSE, &abs),
-              STATUS_TIMEOUT, "an absolute Timeout in the past returns STATUS_TIMEOUT");
+    is_status(KeWaitForSingleObject(&g_event, Executive, KernelMode, FALSE, &abs), STATUS_TIMEOUT,
+              "an absolute Timeout in the past returns STATUS_TIMEOUT");
     abs.QuadPart = 1;
     is_status(KeWaitForSingleObject(&g_event, Executive, KernelMode, TRUE, &abs), STATUS_TIMEOUT,
               "an absolute Timeout of 1 (1601-01-01) returns STATUS_TIMEOUT");
     KeSetEvent(&g_event, IO_NO_INCREMENT, FALSE);
-    is_status(KeWaitForSingleObject(&g_event, Executive, KernelMode, FALSE, &abs),
-              STATUS_SUCCESS, "a signalled object satisfies a wait whose timeout has passed");
+    is_status(KeWaitForSingleObject(&g_event, Executive, KernelMode, FALSE, &abs), STATUS_SUCCESS,
+              "a signalled object satisfies a wait whose timeout has passed");
 }
 
 static void test_delay(void)
@@ -137,19 +138,17 @@ static void test_multiple(void)
 
     KeInitializeEvent(&a, NotificationEvent, FALSE);
     KeInitializeEvent(&b, SynchronizationEvent, TRUE);
-    is_status(KeWaitForMultipleObjects(2, objs, WaitAny, Executive, KernelMode, FALSE, &zero,
-                                       NULL),
-              STATUS_WAIT_0 + 1, "WaitAny returns STATUS_WAIT_0 + the index of the signalled object");
+    is_status(KeWaitForMultipleObjects(2, objs, WaitAny, Executive, KernelMode, FALSE, &zero, NULL),
+              STATUS_WAIT_0 + 1,
+              "WaitAny returns STATUS_WAIT_0 + the index of the signalled object");
     is_int(KeReadStateEvent(&b), 0, "a WaitAny satisfied by a synchronization event resets it");
     KeSetEvent(&b, IO_NO_INCREMENT, FALSE);
-    is_status(KeWaitForMultipleObjects(2, objs, WaitAll, Executive, KernelMode, FALSE, &zero,
-                                       NULL),
+    is_status(KeWaitForMultipleObjects(2, objs, WaitAll, Executive, KernelMode, FALSE, &zero, NULL),
               STATUS_TIMEOUT, "WaitAll is not satisfied while one object is not signalled");
     ok(KeReadStateEvent(&b) != 0,
        "an unsatisfied WaitAll has no side effect on the signalled objects");
     KeSetEvent(&a, IO_NO_INCREMENT, FALSE);
-    is_status(KeWaitForMultipleObjects(2, objs, WaitAll, Executive, KernelMode, FALSE, &zero,
-                                       NULL),
+    is_status(KeWaitForMultipleObjects(2, objs, WaitAll, Executive, KernelMode, FALSE, &zero, NULL),
               STATUS_SUCCESS, "WaitAll returns STATUS_SUCCESS when all objects are signalled");
     is_int(KeReadStateEvent(&b), 0, "a satisfied WaitAll resets the synchronization event");
     ok(KeReadStateEvent(&a) != 0, "a satisfied WaitAll leaves the notification event signalled");
