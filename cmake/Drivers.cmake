@@ -50,6 +50,7 @@ function(km_add_driver name)
     COMMENT "Building driver ${name}.sys"
     VERBATIM)
   add_custom_target(drv_${name} DEPENDS ${out})
+  add_dependencies(drv_${name} kmextra_implib)
   add_dependencies(drivers drv_${name})
   set_property(GLOBAL APPEND PROPERTY KM_DRIVERS ${name})
   set(KM_DRIVER_${name}_PATH ${out} PARENT_SCOPE)

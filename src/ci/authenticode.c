@@ -294,8 +294,8 @@ NTSTATUS CiVerifyImage(const uint8_t *File, size_t Size, const CI_POLICY *Policy
         status = CipRefuse(Why, WhyLen, "the image is not signed");
         goto out;
     }
-    const uint8_t *der;
-    size_t derLen;
+    const uint8_t *der = NULL;
+    size_t derLen = 0;
     status = CipFindSignedData(File, layout, &der, &derLen, Why, WhyLen);
     if (!NT_SUCCESS(status))
         goto out;

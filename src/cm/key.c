@@ -155,8 +155,6 @@ static NTSTATUS CmpWalk(CM_STORE *Store, CM_KEY_ID Root, const char *Path, int C
                 return s;
             if (last && Disposition)
                 *Disposition = REG_CREATED_NEW_KEY;
-            cur = child;
-            break;
         }
         cur = child;
         if (last)

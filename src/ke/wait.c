@@ -219,7 +219,7 @@ static LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline)
         }
         if (s != KI_WAIT_PENDING)
             return s;
-        if (spins < 200) {
+        if (spins < 100) {
             __builtin_ia32_pause();
             continue;
         }

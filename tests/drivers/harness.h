@@ -31,8 +31,10 @@
 #ifndef POOL_TAGGING
 #define POOL_TAGGING 1
 #endif
-#include <kmfix.h>
 #include <ntifs.h>
+
+/* kmfix.h needs the DDK types: keep it after <ntifs.h>. */
+#include <kmfix.h>
 
 #ifdef __FILE_NAME__
 #define HARNESS_FILE __FILE_NAME__

@@ -259,7 +259,7 @@ static void test_policy_matrix(void)
 static void test_tampering(void)
 {
     BLOB test = load("test.sys");
-    uint32_t off, size;
+    uint32_t off = 0, size = 0;
     CHECK(section(&test, ".text", &off, &size) && size > 16, "no .text");
 
     BLOB b = copy(test);

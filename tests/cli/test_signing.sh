@@ -1,0 +1,111 @@
+#!/bin/bash
+# Driver signing policy of 64-bit Windows, end to end through "kmhost run":
+# unsigned refused; test-signed refused, then loaded under TESTSIGNING (with
+# the test-mode line); signed by a certificate from a trusted root loaded;
+# one flipped byte refused; a truncated certificate table refused cleanly;
+# NOINTEGRITYCHECKS loads anything with a warning. Drivers are signed the way
+# the README tells users to: osslsigncode with scripts/make-test-cert.sh.
+# Usage: bash test_signing.sh KMHOST_BINARY BUILD_DIR
+set -u
+KMHOST=${1:?usage: test_signing.sh KMHOST_BINARY BUILD_DIR}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+export KMHOST_HOME=$(mktemp -d)
+work=$(mktemp -d)
+trap 'rm -rf "$KMHOST_HOME" "$work"' EXIT
+failures=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+# expect STATUS REGEX ARGS...: kmhost ARGS exits STATUS and a line of its
+# stdout+stderr matches REGEX.
+expect() {
+    local want=$1 regex=$2
+    shift 2
+    out=$(timeout 60 "$KMHOST" "$@" 2>&1)
+    local rc=$?
+    [ "$rc" = "$want" ] || fail "kmhost $*: exit $rc, want $want; output: $out"
+    if [ -n "$regex" ] && ! grep -Eq -- "$regex" <<<"$out"; then
+        fail "kmhost $*: no line matching /$regex/ in: $out"
+    fi
+}
+
+cat >"$work/drv.c" <<'C'
+#include <ntddk.h>
+static VOID NTAPI Unload(PDRIVER_OBJECT d) { (void)d; DbgPrint("signed driver unloaded\n"); }
+NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT d, PUNICODE_STRING r)
+{
+    (void)r;
+    d->DriverUnload = Unload;
+    DbgPrint("signed driver loaded\n");
+    return STATUS_SUCCESS;
+}
+C
+x86_64-w64-mingw32-gcc -O2 -ffreestanding -fno-stack-protector -fno-builtin -mno-red-zone \
+    -I/usr/x86_64-w64-mingw32/include/ddk "$work/drv.c" -o "$work/unsigned.sys" \
+    -nostdlib -nostartfiles -Wl,--subsystem,native -Wl,--entry,DriverEntry \
+    -Wl,--image-base,0x140000000 -lntoskrnl -lhal -lgcc || { echo "cannot build" >&2; exit 1; }
+sh "$SRC/scripts/make-test-cert.sh" "$work/certs" || { echo "make-test-cert failed" >&2; exit 1; }
+sign() { # CERT OUT
+    osslsigncode sign -certs "$work/certs/$1-cert.pem" -key "$work/certs/$1-key.pem" \
+        -in "$work/unsigned.sys" -out "$work/$2" >/dev/null || { echo "osslsigncode failed" >&2; exit 1; }
+}
+sign test test.sys
+sign leaf leaf.sys
+
+# One flipped byte inside .text.
+text=$(x86_64-w64-mingw32-objdump -h "$work/test.sys" | awk '$2 == ".text" { print $6 }')
+cp "$work/test.sys" "$work/flipped.sys"
+printf '\xcc' | dd of="$work/flipped.sys" bs=1 seek=$((0x$text + 3)) conv=notrunc status=none
+cmp -s "$work/test.sys" "$work/flipped.sys" && fail "the byte was not flipped"
+# The file cut in the middle of its certificate table.
+size=$(stat -c %s "$work/test.sys")
+head -c $((size - 200)) "$work/test.sys" >"$work/truncated.sys"
+
+bad='STATUS_INVALID_IMAGE_HASH \(0xC0000428\)'
+expect 1 "$bad" run "$work/unsigned.sys"
+expect 1 'not signed' run "$work/unsigned.sys"
+expect 1 'osslsigncode sign -certs' run "$work/unsigned.sys"
+expect 1 'bcdedit -set TESTSIGNING ON' run "$work/unsigned.sys"
+
+# Test-signed: refused, then loaded in test mode.
+expect 1 'CN=kmhost Test Signing Certificate.*does not chain to a trusted root' \
+    run "$work/test.sys"
+expect 0 '' bcdedit -set TESTSIGNING ON
+expect 0 '^signed driver loaded$' run "$work/test.sys"
+expect 0 '^kmhost: test mode \(TESTSIGNING ON\)$' run "$work/test.sys"
+expect 1 'the file was changed after signing' run "$work/flipped.sys"
+expect 1 "$bad" run "$work/truncated.sys"
+expect 1 'certificate table' run "$work/truncated.sys"
+expect 1 'not signed' run "$work/unsigned.sys"
+expect 0 '' bcdedit -set TESTSIGNING OFF
+expect 1 'does not chain to a trusted root' run "$work/test.sys"
+
+# Signed by a certificate that a trusted root issued.
+expect 1 'CN=kmhost Test Driver Publisher.*does not chain' run "$work/leaf.sys"
+expect 0 'command completed successfully' certutil -addstore root "$work/certs/root-cert.pem"
+expect 0 '^signed driver loaded$' run "$work/leaf.sys"
+out=$("$KMHOST" run "$work/leaf.sys" 2>&1)
+grep -q 'test mode' <<<"$out" && fail "test mode shown without TESTSIGNING: $out"
+expect 0 'Subject: CN=kmhost Test Root CA' certutil -store root
+expect 1 'the file was changed after signing' run "$work/flipped.sys"
+thumb=$(openssl x509 -in "$work/certs/root-cert.pem" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
+expect 0 'command completed successfully' certutil -delstore root "$thumb"
+expect 1 'does not chain to a trusted root' run "$work/leaf.sys"
+expect 1 'not self-signed' certutil -addstore root "$work/certs/leaf-cert.pem"
+expect 1 'not an X.509 certificate' certutil -addstore root "$work/drv.c"
+
+# No integrity checks: anything loads, and every run says so.
+expect 0 '' bcdedit -set NOINTEGRITYCHECKS ON
+expect 0 'WARNING: driver signature enforcement is disabled' run "$work/unsigned.sys"
+expect 0 '^signed driver loaded$' run "$work/unsigned.sys"
+expect 0 '' bcdedit /deletevalue NOINTEGRITYCHECKS
+expect 1 'not signed' run "$work/unsigned.sys"
+
+if [ "$failures" -ne 0 ]; then
+    echo "test_signing: $failures failure(s)" >&2
+    exit 1
+fi
+echo "test_signing: all passed"
