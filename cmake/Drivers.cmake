@@ -1,6 +1,7 @@
 # Windows x64 kernel drivers (.sys), built with mingw-w64 against its DDK
 # headers: subsystem native, entry DriverEntry, imports from ntoskrnl.exe and
-# hal.dll. Usage: km_add_driver(NAME SOURCES a.c b.c [INCLUDES dir...] [OUTDIR dir])
+# hal.dll, signed with the test certificate (cmake/Sign.cmake) unless UNSIGNED.
+# Usage: km_add_driver(NAME SOURCES a.c b.c [INCLUDES dir...] [OUTDIR dir] [UNSIGNED])
 find_program(KM_MINGW_CC x86_64-w64-mingw32-gcc REQUIRED)
 find_program(KM_MINGW_DLLTOOL x86_64-w64-mingw32-dlltool REQUIRED)
 
@@ -25,7 +26,7 @@ add_custom_target(kmextra_implib DEPENDS ${KM_EXTRA_IMPLIB})
 add_custom_target(drivers ALL)
 
 function(km_add_driver name)
-  cmake_parse_arguments(D "" "OUTDIR" "SOURCES;INCLUDES" ${ARGN})
+  cmake_parse_arguments(D "UNSIGNED" "OUTDIR" "SOURCES;INCLUDES" ${ARGN})
   if(NOT D_OUTDIR)
     set(D_OUTDIR ${CMAKE_CURRENT_BINARY_DIR})
   endif()
@@ -53,5 +54,9 @@ function(km_add_driver name)
   add_dependencies(drv_${name} kmextra_implib)
   add_dependencies(drivers drv_${name})
   set_property(GLOBAL APPEND PROPERTY KM_DRIVERS ${name})
+  set(KM_DRIVER_${name}_PATH ${out})
   set(KM_DRIVER_${name}_PATH ${out} PARENT_SCOPE)
+  if(NOT D_UNSIGNED)
+    km_sign_driver(${name})
+  endif()
 endfunction()

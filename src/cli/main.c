@@ -7,12 +7,11 @@
  * Exit statuses are a contract (DESIGN.md section 5, cli.h).
  */
 #include "cli.h"
+#include "home.h"
 
 #include <stdio.h>
 #include <string.h>
 
-void KmSetHome(const char *Dir) __attribute__((weak));
-int KmCliCertutil(int argc, char **argv) __attribute__((weak));
 
 static void KmUsage(FILE *f)
 {
@@ -33,8 +32,7 @@ int main(int argc, char **argv)
     int i = 1;
     while (i < argc && argv[i][0] == '-') {
         if (!strcmp(argv[i], "--home") && i + 1 < argc) {
-            if (KmSetHome)
-                KmSetHome(argv[i + 1]);
+            KmSetHome(argv[i + 1]);
             i += 2;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             KmUsage(stdout);
@@ -60,7 +58,7 @@ int main(int argc, char **argv)
         return KmCliSc(vargc, vargv);
     if (!strcasecmp(verb, "bcdedit"))
         return KmCliBcdedit(vargc, vargv);
-    if (!strcasecmp(verb, "certutil") && KmCliCertutil)
+    if (!strcasecmp(verb, "certutil"))
         return KmCliCertutil(vargc, vargv);
     fprintf(stderr, "kmhost: unknown verb '%s'\n", verb);
     KmUsage(stderr);

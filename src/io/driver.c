@@ -9,6 +9,7 @@
  */
 #include "io/io.h"
 
+#include "ci/ci.h"
 #include "ke/ke.h"
 #include "ob/ob.h"
 #include "ps/ps.h"
@@ -117,6 +118,14 @@ NTSTATUS IoLoadDriver(const char *Path, const char *ServiceName, KM_DRIVER **Dri
     else
         IopBaseName(Path, drv->ServiceName, sizeof(drv->ServiceName));
 
+    /* Code integrity first, as the memory manager checks an image's
+       signature before it maps a driver. */
+    bool test_mode;
+    status = CiCheckDriverImage(Path, Why, WhyLen, &test_mode);
+    if (!NT_SUCCESS(status)) {
+        free(drv);
+        return status;
+    }
     status = LdrLoadDriverImage(Path, &drv->Image, Why, WhyLen);
     if (!NT_SUCCESS(status)) {
         free(drv);

@@ -8,7 +8,7 @@
 
 #include "ke/ke.h"
 
-/* THREAD_TERMINATE_HELD_MUTEX and KERNEL_APC_PENDING_DURING_EXIT. */
+/* Bug check 0x20: a thread ended with kernel APCs still disabled. */
 #define KI_BUGCHECK_APC_PENDING_DURING_EXIT 0x20u
 
 VOID NTAPI KeInitializeMutex(PRKMUTEX Mutex, ULONG Level);

@@ -1,0 +1,145 @@
+/*
+ * Mutex (mutant) objects.
+ *
+ * SignalState counts down from 1: 1 is free, 0 owned once, -1 owned twice
+ * (a thread may wait again on a mutex it owns; it must release it once per
+ * acquisition). The wait mechanism takes ownership (KiSatisfy in wait.c):
+ * it records OwnerThread, links the mutant into the owner's MutantListHead
+ * and, for a KeInitializeMutex mutex (ApcDisable 1), disables the owner's
+ * normal kernel APCs. Releasing gives all of that back when SignalState
+ * returns to 1.
+ *
+ * Invariants:
+ *  - SignalState, OwnerThread, Abandoned and MutantListEntry change only
+ *    under the mutant's lock.
+ *  - A thread's MutantListHead and KernelApcDisable are changed by the
+ *    thread itself, or on its behalf by the signaller that satisfies its
+ *    wait while it is blocked in that wait: never by two threads at once.
+ *  - OwnerThread != NULL exactly when SignalState <= 0.
+ *
+ * Releasing a mutex the caller does not own is documented to raise
+ * STATUS_MUTANT_NOT_OWNED (STATUS_ABANDONED for an abandoned one); kmhost
+ * does not dispatch exceptions yet, so that is bug check 0x1E
+ * KMODE_EXCEPTION_NOT_HANDLED with the status as its first parameter.
+ */
+#include "ke/dispobj.h"
+
+#include "ex/ex.h"
+
+static void KipInitializeMutant(PRKMUTANT Mutant, UCHAR ApcDisable)
+{
+    Mutant->Header.Lock = 0;
+    Mutant->Header.Type = MutantObject;
+    Mutant->Header.Size = (UCHAR)(sizeof(KMUTANT) / 4);
+    Mutant->Header.SignalState = 1;
+    KiInitializeListHead(&Mutant->Header.WaitListHead);
+    Mutant->OwnerThread = NULL;
+    Mutant->Abandoned = FALSE;
+    Mutant->ApcDisable = ApcDisable;
+}
+
+/* Documented: Level is ignored; the mutex is initialised signalled (free). */
+VOID NTAPI KeInitializeMutex(PRKMUTEX Mutex, ULONG Level)
+{
+    (void)Level;
+    KipInitializeMutant(Mutex, 1);
+}
+KM_EXPORT(KeInitializeMutex);
+
+/* A mutant, as NtCreateMutant makes: owning it leaves kernel APCs enabled;
+   InitialOwner makes the current thread its owner. */
+VOID NTAPI KeInitializeMutant(PRKMUTANT Mutant, BOOLEAN InitialOwner)
+{
+    KipInitializeMutant(Mutant, 0);
+    if (InitialOwner) {
+        PKTHREAD t = KiCurrentThread();
+        Mutant->Header.SignalState = 0;
+        Mutant->OwnerThread = (struct _KTHREAD *)t;
+        KiInsertTailList(&t->MutantListHead, &Mutant->MutantListEntry);
+    }
+}
+KM_EXPORT(KeInitializeMutant);
+
+NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previous)
+{
+    PKTHREAD t = KiCurrentThread();
+
+    KiLockObject(&Mutant->Header);
+    LONG previous = Mutant->Header.SignalState;
+    if (Abandon) {
+        Mutant->Header.SignalState = 1;
+        Mutant->Abandoned = TRUE;
+    } else {
+        if (Mutant->OwnerThread != (struct _KTHREAD *)t) {
+            NTSTATUS status = Mutant->Abandoned ? STATUS_ABANDONED : STATUS_MUTANT_NOT_OWNED;
+            KiUnlockObject(&Mutant->Header);
+            return status;
+        }
+        Mutant->Header.SignalState = previous + 1;
+    }
+    if (Mutant->Header.SignalState == 1) {
+        PKTHREAD owner = (PKTHREAD)Mutant->OwnerThread;
+        if (owner) {
+            KiRemoveEntryList(&Mutant->MutantListEntry);
+            owner->KernelApcDisable += Mutant->ApcDisable;
+            Mutant->OwnerThread = NULL;
+        }
+        KiWaitTest(&Mutant->Header);
+    }
+    KiUnlockObject(&Mutant->Header);
+    *Previous = previous;
+    return STATUS_SUCCESS;
+}
+
+/* Documented: returns the previous state (0: the mutant is now free). */
+LONG NTAPI KeReleaseMutant(PRKMUTANT Mutant, KPRIORITY Increment, BOOLEAN Abandon, BOOLEAN Wait)
+{
+    LONG previous;
+    (void)Increment; /* no scheduler of ours to boost */
+    (void)Wait;      /* a hint that a wait follows; the result is the same */
+    NTSTATUS status = KiReleaseMutant(Mutant, Abandon, &previous);
+    if (!NT_SUCCESS(status))
+        ExpRaiseStatus(status, __builtin_return_address(0));
+    return previous;
+}
+KM_EXPORT(KeReleaseMutant);
+
+LONG NTAPI KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
+{
+    LONG previous;
+    (void)Wait;
+    NTSTATUS status = KiReleaseMutant(Mutex, FALSE, &previous);
+    if (!NT_SUCCESS(status))
+        ExpRaiseStatus(status, __builtin_return_address(0));
+    return previous;
+}
+KM_EXPORT(KeReleaseMutex);
+
+/* Documented: 1 means signalled (free); 0 or less, owned. */
+LONG NTAPI KeReadStateMutex(PRKMUTEX Mutex)
+{
+    return __atomic_load_n(&Mutex->Header.SignalState, __ATOMIC_ACQUIRE);
+}
+KM_EXPORT(KeReadStateMutex);
+
+LONG NTAPI KeReadStateMutant(PRKMUTANT Mutant)
+{
+    return __atomic_load_n(&Mutant->Header.SignalState, __ATOMIC_ACQUIRE);
+}
+KM_EXPORT(KeReadStateMutant);
+
+void KiAbandonMutants(PKTHREAD Thread)
+{
+    /* Documented (bug check 0x20): acquiring a mutex decrements the thread's
+       APC disable count and releasing it increments it, so the count must be
+       zero when the thread exits. P1 is the pending APC (none here), P2 the
+       count, P3 the IRQL. */
+    if (Thread->KernelApcDisable != 0)
+        KeBugCheckEx(KI_BUGCHECK_APC_PENDING_DURING_EXIT, 0,
+                     (ULONG_PTR)(LONG_PTR)Thread->KernelApcDisable, KiCurrentIrql(), 0);
+    while (!KiIsListEmpty(&Thread->MutantListHead)) {
+        PKMUTANT m = CONTAINING_RECORD(Thread->MutantListHead.Flink, KMUTANT, MutantListEntry);
+        LONG previous;
+        KiReleaseMutant(m, TRUE, &previous);
+    }
+}
