@@ -1,45 +1,247 @@
 /*
- * kmhost run [--for SECONDS] DRIVER.sys
+ * Hosting drivers: kmhost run, sc start, sc stop.
  *
- * Loads the driver, calls DriverEntry, keeps it loaded for --for seconds
- * (default 0; SIGINT or SIGTERM end the wait early), calls DriverUnload,
- * checks that nothing of the driver still runs, and exits: 0 clean, 1 not
- * loaded, 2 usage, 3 bug check (the bug check exits by itself).
+ *   kmhost run [--for SECONDS] DRIVER.sys   a driver file
+ *   kmhost run [--for SECONDS] SERVICE      a configured service, by name
+ *   kmhost run [--for SECONDS]              every boot, system and auto start
+ *                                           service, in load order, like a boot
+ *
+ * Each driver is loaded and its DriverEntry called, in order; they stay
+ * loaded for --for seconds (default 0; SIGINT or SIGTERM end the wait
+ * early), then are unloaded in reverse order, and kmhost exits: 0 clean,
+ * 1 not loaded, 2 usage, 3 bug check (the bug check exits by itself).
+ *
+ * A driver's RegistryPath is its service key. For a driver file without a
+ * service, kmhost creates a volatile service key (Type, Start, ErrorControl,
+ * ImagePath), as the service control manager would have, and deletes it when
+ * the run ends. While a service runs its pid is recorded, so that another
+ * kmhost process can sc query and sc stop it.
  */
 #include "cli.h"
 
+#include "cm/services.h"
 #include "io/io.h"
 #include "ps/ps.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+typedef struct KM_RUN_ITEM {
+    char Service[256];
+    char Path[PATH_MAX];
+    bool TemporaryKey; /* created for this run; deleted at the end */
+    KM_DRIVER *Driver;
+} KM_RUN_ITEM;
 
 static int KmRunUsage(void)
 {
-    fprintf(stderr, "usage: kmhost run [--for SECONDS] DRIVER.sys\n");
+    fprintf(stderr, "usage: kmhost run [--for SECONDS] [DRIVER.sys | SERVICE]\n");
     return KM_EXIT_USAGE;
 }
 
-/* Wait up to Seconds, or until SIGINT/SIGTERM (blocked in every thread). */
-static void KmStayLoaded(double Seconds, const sigset_t *Stop)
+static sigset_t KmStopSignals;
+
+/* Wait up to Seconds (forever when negative), or until SIGINT/SIGTERM. */
+static void KmStayLoaded(double Seconds)
 {
-    if (Seconds <= 0)
+    int sig;
+    if (Seconds == 0)
         return;
-    struct timespec ts = {(time_t)Seconds, (long)((Seconds - (double)(time_t)Seconds) * 1e9)};
-    int sig = sigtimedwait(Stop, NULL, &ts);
+    if (Seconds < 0) {
+        sigwait(&KmStopSignals, &sig);
+    } else {
+        struct timespec ts = {(time_t)Seconds,
+                              (long)((Seconds - (double)(time_t)Seconds) * 1e9)};
+        sig = sigtimedwait(&KmStopSignals, NULL, &ts);
+    }
     if (sig > 0)
         printf("kmhost: %s received: unloading\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     fflush(stdout);
 }
 
+/* The volatile service key of a driver file run without a service. */
+static void KmCreateTemporaryService(KM_RUN_ITEM *Item)
+{
+    char path[512];
+    CM_STORE *store;
+    CM_KEY_ID key;
+    ULONG disposition;
+
+    CmServiceKeyPath(Item->Service, path, sizeof(path));
+    if (!NT_SUCCESS(CmStoreDefault(&store)))
+        return; /* the driver still runs; its registry reads will find nothing */
+    if (!NT_SUCCESS(CmCreateKey(store, 0, path, REG_OPTION_VOLATILE | CM_CREATE_INTERMEDIATE,
+                                &key, &disposition)))
+        return;
+    if (disposition != REG_CREATED_NEW_KEY)
+        return; /* a service of that name exists: it is the driver's key */
+    Item->TemporaryKey = true;
+    CmSetValueDword(store, key, "Type", SERVICE_KERNEL_DRIVER);
+    CmSetValueDword(store, key, "Start", SERVICE_DEMAND_START);
+    CmSetValueDword(store, key, "ErrorControl", SERVICE_ERROR_NORMAL);
+    CmSetValueString(store, key, "ImagePath", REG_EXPAND_SZ, Item->Path);
+}
+
+static void KmDeleteTemporaryService(KM_RUN_ITEM *Item)
+{
+    char path[512];
+    CM_STORE *store;
+    CM_KEY_ID key;
+    if (!Item->TemporaryKey || !NT_SUCCESS(CmStoreDefault(&store)))
+        return;
+    CmServiceKeyPath(Item->Service, path, sizeof(path));
+    if (NT_SUCCESS(CmOpenKey(store, 0, path, &key)))
+        CmDeleteKeyTree(store, key);
+}
+
+static void KmServiceBaseName(const char *Path, char *Out, size_t Len)
+{
+    const char *base = strrchr(Path, '/');
+    base = base ? base + 1 : Path;
+    snprintf(Out, Len, "%s", base);
+    char *dot = strrchr(Out, '.');
+    if (dot && dot != Out)
+        *dot = 0;
+}
+
+/* Loads Items in order, keeps them for Seconds, unloads in reverse order. */
+static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
+{
+    int exit_status = KM_EXIT_OK;
+    size_t loaded = 0;
+
+    PsInitSystem();
+    for (size_t i = 0; i < Count; i++) {
+        KM_RUN_ITEM *it = &Items[i];
+        char why[4096];
+        if (!it->Service[0]) {
+            KmServiceBaseName(it->Path, it->Service, sizeof(it->Service));
+            KmCreateTemporaryService(it);
+        }
+        NTSTATUS status = IoLoadDriver(it->Path, it->Service, &it->Driver, why, sizeof(why));
+        if (!NT_SUCCESS(status)) {
+            const char *name = KmStatusName(status);
+            fflush(stdout);
+            fprintf(stderr, "kmhost: %s did not load: %s (0x%08X): %s\n", it->Path,
+                    name ? name : "NTSTATUS", (unsigned)status, why);
+            KmDeleteTemporaryService(it);
+            exit_status = KM_EXIT_LOAD_FAILED;
+            break;
+        }
+        CmServiceSetRunning(it->Service, getpid());
+        loaded = i + 1;
+    }
+    if (exit_status == KM_EXIT_OK)
+        KmStayLoaded(Seconds);
+    while (loaded-- > 0) {
+        KM_RUN_ITEM *it = &Items[loaded];
+        if (!IoUnloadDriver(it->Driver))
+            printf("kmhost: %s set no DriverUnload routine, so it cannot be unloaded (as on "
+                   "Windows); it stays loaded until kmhost exits\n",
+                   it->Service);
+        CmServiceClearRunning(it->Service);
+        KmDeleteTemporaryService(it);
+    }
+    fflush(stdout);
+    return exit_status;
+}
+
+static void KmBlockStopSignals(void)
+{
+    sigemptyset(&KmStopSignals);
+    sigaddset(&KmStopSignals, SIGINT);
+    sigaddset(&KmStopSignals, SIGTERM);
+    /* Blocked in every thread (threads inherit the mask), taken by sigwait. */
+    pthread_sigmask(SIG_BLOCK, &KmStopSignals, NULL);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/* A service by name: its ImagePath, unless it is disabled. */
+static int KmResolveService(const char *Name, KM_RUN_ITEM *Item)
+{
+    NTSTATUS s = CmServiceImagePath(Name, Item->Path, sizeof(Item->Path));
+    if (!NT_SUCCESS(s)) {
+        fprintf(stderr,
+                "kmhost: %s is neither a driver file nor an installed service (1060: The "
+                "specified service does not exist as an installed service). Create it with "
+                "kmhost sc create %s binPath= PATH type= kernel\n",
+                Name, Name);
+        return KM_EXIT_LOAD_FAILED;
+    }
+    snprintf(Item->Service, sizeof(Item->Service), "%s", Name);
+    return KM_EXIT_OK;
+}
+
+int KmServiceStart(const char *Name, double ForSeconds)
+{
+    KM_RUN_ITEM item = {0};
+    int rc = KmResolveService(Name, &item);
+    if (rc != KM_EXIT_OK)
+        return rc;
+    KmBlockStopSignals();
+    return KmHostDrivers(&item, 1, ForSeconds > 0 ? ForSeconds : -1);
+}
+
+int KmServiceStop(const char *Name)
+{
+    ULONG state;
+    pid_t pid;
+    if (!NT_SUCCESS(CmServiceQueryState(Name, &state, &pid)) || state != SERVICE_RUNNING)
+        return 1;
+    if (kill(pid, SIGTERM) != 0)
+        return errno == ESRCH ? 0 : 1;
+    /* The host runs DriverUnload and exits; wait for it, up to 30 s. */
+    for (int i = 0; i < 3000; i++) {
+        if (kill(pid, 0) != 0 && errno == ESRCH)
+            return 0;
+        usleep(10000);
+    }
+    return 1;
+}
+
+static int KmRunBoot(double Seconds)
+{
+    CM_SERVICE_INFO *services;
+    size_t count;
+    NTSTATUS s = CmEnumerateServices(SERVICE_AUTO_START, &services, &count);
+    if (!NT_SUCCESS(s)) {
+        fprintf(stderr, "kmhost: cannot read the services from the registry: %s\n",
+                CmLastError());
+        return KM_EXIT_LOAD_FAILED;
+    }
+    if (count == 0) {
+        fprintf(stderr, "kmhost run: no boot, system or auto start service is configured; "
+                        "name a driver file or a service\n");
+        free(services);
+        return KM_EXIT_USAGE;
+    }
+    KM_RUN_ITEM *items = calloc(count, sizeof(*items));
+    if (!items) {
+        free(services);
+        return KM_EXIT_LOAD_FAILED;
+    }
+    for (size_t i = 0; i < count; i++) {
+        snprintf(items[i].Service, sizeof(items[i].Service), "%s", services[i].Name);
+        snprintf(items[i].Path, sizeof(items[i].Path), "%s", services[i].ImagePath);
+        printf("kmhost: starting %s (%s)\n", items[i].Service, items[i].Path);
+    }
+    free(services);
+    int rc = KmHostDrivers(items, count, Seconds);
+    free(items);
+    return rc;
+}
+
 int KmCliRun(int argc, char **argv)
 {
     double seconds = 0;
-    const char *path = NULL;
+    const char *target = NULL;
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--for")) {
@@ -56,39 +258,24 @@ int KmCliRun(int argc, char **argv)
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "kmhost run: unknown option %s\n", argv[i]);
             return KmRunUsage();
-        } else if (!path) {
-            path = argv[i];
+        } else if (!target) {
+            target = argv[i];
         } else {
             return KmRunUsage();
         }
     }
-    if (!path)
-        return KmRunUsage();
+    KmBlockStopSignals();
+    if (!target)
+        return KmRunBoot(seconds);
 
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    PsInitSystem();
-    char why[4096];
-    KM_DRIVER *drv;
-    NTSTATUS status = IoLoadDriver(path, NULL, &drv, why, sizeof(why));
-    if (!NT_SUCCESS(status)) {
-        const char *name = KmStatusName(status);
-        fflush(stdout);
-        fprintf(stderr, "kmhost: %s did not load: %s (0x%08X): %s\n", path,
-                name ? name : "NTSTATUS", (unsigned)status, why);
-        return KM_EXIT_LOAD_FAILED;
+    KM_RUN_ITEM item = {0};
+    struct stat st;
+    if (strchr(target, '/') || stat(target, &st) == 0) {
+        snprintf(item.Path, sizeof(item.Path), "%s", target);
+    } else {
+        int rc = KmResolveService(target, &item);
+        if (rc != KM_EXIT_OK)
+            return rc;
     }
-    KmStayLoaded(seconds, &stop);
-    if (!IoUnloadDriver(drv)) {
-        printf("kmhost: the driver set no DriverUnload routine, so it cannot be unloaded (as "
-               "on Windows); stopping without unloading\n");
-        return KM_EXIT_OK;
-    }
-    fflush(stdout);
-    return KM_EXIT_OK;
+    return KmHostDrivers(&item, 1, seconds);
 }
