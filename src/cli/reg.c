@@ -335,7 +335,8 @@ static int RegpParseNumber(const char *S, ULONGLONG Max, ULONGLONG *Out)
     errno = 0;
     if (!*S || *S == '-' || *S == '+')
         return -1;
-    unsigned long long v = strtoull(S, &end, (S[0] == '0' && (S[1] == 'x' || S[1] == 'X')) ? 16 : 10);
+    unsigned long long v =
+        strtoull(S, &end, (S[0] == '0' && (S[1] == 'x' || S[1] == 'X')) ? 16 : 10);
     if (*end || errno || v > Max)
         return -1;
     *Out = v;
@@ -376,8 +377,11 @@ static int RegpBuildData(const REGP_ARGS *A, ULONG Type, uint8_t **Out, size_t *
     case REG_DWORD:
     case REG_DWORD_BIG_ENDIAN:
         if (RegpParseNumber(A->Data ? d : "0", 0xFFFFFFFFull, &n))
-            return fprintf(stderr, "ERROR: Invalid value for REG_DWORD: \"%s\" (decimal or 0x "
-                                   "hexadecimal, 0 to 4294967295).\n", d), 1;
+            return fprintf(stderr,
+                           "ERROR: Invalid value for REG_DWORD: \"%s\" (decimal or 0x "
+                           "hexadecimal, 0 to 4294967295).\n",
+                           d),
+                   1;
         *Out = malloc(4);
         *Len = 4;
         for (int i = 0; i < 4; i++)
@@ -394,8 +398,11 @@ static int RegpBuildData(const REGP_ARGS *A, ULONG Type, uint8_t **Out, size_t *
     default: {
         size_t l = strlen(d);
         if (l % 2)
-            return fprintf(stderr, "ERROR: Invalid binary data \"%s\": an even number of hex "
-                                   "digits.\n", d), 1;
+            return fprintf(stderr,
+                           "ERROR: Invalid binary data \"%s\": an even number of hex "
+                           "digits.\n",
+                           d),
+                   1;
         *Out = malloc(l / 2 + 1);
         for (size_t i = 0; i < l; i += 2) {
             char hx[3] = {d[i], d[i + 1], 0};
@@ -588,10 +595,8 @@ int KmCliReg(int argc, char **argv)
         const char *Name, *Allowed;
         int (*Run)(const REGP_ARGS *);
     } ops[] = {
-        {"query", " v ve s ", RegpQuery},
-        {"add", " v ve t s= s d f ", RegpAdd},
-        {"delete", " v ve va f ", RegpDelete},
-        {"import", " ", RegpImport},
+        {"query", " v ve s ", RegpQuery},      {"add", " v ve t s= s d f ", RegpAdd},
+        {"delete", " v ve va f ", RegpDelete}, {"import", " ", RegpImport},
         {"export", " y file ", RegpExport},
     };
     for (size_t i = 0; i < KM_ARRAY_SIZE(ops); i++) {

@@ -97,14 +97,13 @@ static int ScpUsage(const char *Why)
 {
     if (Why)
         fprintf(stderr, "kmhost sc: %s\n", Why);
-    fprintf(stderr,
-            "usage: kmhost sc create NAME binPath= PATH [type= kernel|filesys]\n"
-            "                 [start= boot|system|auto|demand|disabled]\n"
-            "                 [error= ignore|normal|severe|critical] [group= G]\n"
-            "                 [depend= A/B] [DisplayName= TEXT]\n"
-            "       kmhost sc config NAME [the same options]\n"
-            "       kmhost sc qc NAME | query [NAME] | delete NAME\n"
-            "       kmhost sc start NAME [--for SECONDS] | stop NAME\n");
+    fprintf(stderr, "usage: kmhost sc create NAME binPath= PATH [type= kernel|filesys]\n"
+                    "                 [start= boot|system|auto|demand|disabled]\n"
+                    "                 [error= ignore|normal|severe|critical] [group= G]\n"
+                    "                 [depend= A/B] [DisplayName= TEXT]\n"
+                    "       kmhost sc config NAME [the same options]\n"
+                    "       kmhost sc qc NAME | query [NAME] | delete NAME\n"
+                    "       kmhost sc start NAME [--for SECONDS] | stop NAME\n");
     return KM_EXIT_USAGE;
 }
 
@@ -205,8 +204,7 @@ static int ScpImagePath(const char *Given, char *Out, size_t Len)
 static int ScpApply(const char *Api, CM_STORE *Store, CM_KEY_ID Key, const char *Name,
                     const SCP_OPTS *O, int Create)
 {
-    ULONG type = SERVICE_KERNEL_DRIVER, start = SERVICE_DEMAND_START,
-          error = SERVICE_ERROR_NORMAL;
+    ULONG type = SERVICE_KERNEL_DRIVER, start = SERVICE_DEMAND_START, error = SERVICE_ERROR_NORMAL;
     if (O->Type && ScpLookup(O->Type, ScpTypeNames, 3, &type) < 0)
         return ScpFail(Api, SCP_ERROR_INVALID_PARAMETER,
                        "kmhost services are drivers: type= kernel or type= filesys");
@@ -274,8 +272,9 @@ static int ScpApply(const char *Api, CM_STORE *Store, CM_KEY_ID Key, const char 
 static int ScpCheckName(const char *Api, const char *Name)
 {
     if (!Name[0] || strlen(Name) > 256 || strchr(Name, '\\') || strchr(Name, '/'))
-        return ScpFail(Api, SCP_ERROR_INVALID_NAME, "a service name has 1 to 256 characters, "
-                                                    "without '/' or '\\'");
+        return ScpFail(Api, SCP_ERROR_INVALID_NAME,
+                       "a service name has 1 to 256 characters, "
+                       "without '/' or '\\'");
     return 0;
 }
 
@@ -356,7 +355,7 @@ static int ScpConfig(int argc, char **argv)
 
 static const char *ScpTypeShow(ULONG Type)
 {
-    return Type == SERVICE_KERNEL_DRIVER       ? "KERNEL_DRIVER"
+    return Type == SERVICE_KERNEL_DRIVER        ? "KERNEL_DRIVER"
            : Type == SERVICE_FILE_SYSTEM_DRIVER ? "FILE_SYSTEM_DRIVER"
                                                 : "";
 }
@@ -404,8 +403,8 @@ static int ScpQc(int argc, char **argv)
                     uint16_t w[512];
                     size_t n = i - start16 < 511 ? i - start16 : 511;
                     for (size_t j = 0; j < n; j++)
-                        w[j] = (uint16_t)(v.Data[2 * (start16 + j)] |
-                                          v.Data[2 * (start16 + j) + 1] << 8);
+                        w[j] = (uint16_t)(v.Data[2 * (start16 + j)] | v.Data[2 * (start16 + j) + 1]
+                                                                          << 8);
                     char dep[1024];
                     if (CmUtf16ToUtf8(w, n, dep, sizeof(dep)) >= 0)
                         printf(first ? " %s\n" : "                           : %s\n", dep);
@@ -428,8 +427,7 @@ static int ScpQc(int argc, char **argv)
 
 static void ScpPrintStatus(const char *Name, ULONG Type, ULONG State)
 {
-    static const char *const states[] = {"", "STOPPED", "START_PENDING", "STOP_PENDING",
-                                         "RUNNING"};
+    static const char *const states[] = {"", "STOPPED", "START_PENDING", "STOP_PENDING", "RUNNING"};
     printf("\nSERVICE_NAME: %s\n", Name);
     printf("        TYPE               : %-2x %s\n", (unsigned)Type, ScpTypeShow(Type));
     printf("        STATE              : %-2u %s\n", (unsigned)State,
@@ -570,8 +568,7 @@ static int ScpStop(int argc, char **argv)
             return ScpFail("ControlService", SCP_ERROR_SERVICE_REQUEST_TIMEOUT, strerror(errno));
         struct timespec tick = {0, 10 * 1000 * 1000};
         for (int i = 0; i < 6000; i++) {
-            if (!NT_SUCCESS(CmServiceQueryState(argv[2], &state, NULL)) ||
-                state != SERVICE_RUNNING)
+            if (!NT_SUCCESS(CmServiceQueryState(argv[2], &state, NULL)) || state != SERVICE_RUNNING)
                 break;
             nanosleep(&tick, NULL);
         }

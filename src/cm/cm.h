@@ -127,7 +127,8 @@ NTSTATUS CmCreateKey(CM_STORE *Store, CM_KEY_ID Root, const char *Path, ULONG Op
                      CM_KEY_ID *Key, ULONG *Disposition);
 NTSTATUS CmOpenKey(CM_STORE *Store, CM_KEY_ID Root, const char *Path, CM_KEY_ID *Key);
 /* STATUS_CANNOT_DELETE if the key has subkeys; STATUS_ACCESS_DENIED for
-   \Registry and its direct children (the hive roots). */
+   \Registry, its children (\Registry\Machine, \Registry\User) and theirs
+   (the hive roots: \Registry\Machine\SYSTEM, ...\SOFTWARE...). */
 NTSTATUS CmDeleteKey(CM_STORE *Store, CM_KEY_ID Key);
 /* Deletes Key and all its subkeys (reg delete, [-key] in .reg files). */
 NTSTATUS CmDeleteKeyTree(CM_STORE *Store, CM_KEY_ID Key);
@@ -167,8 +168,8 @@ NTSTATUS CmQueryValue(CM_STORE *Store, CM_KEY_ID Key, const char *Name, CM_VALUE
 NTSTATUS CmEnumerateValue(CM_STORE *Store, CM_KEY_ID Key, ULONG Index, CM_VALUE *Value);
 /* Creates or replaces; an existing value keeps its enumeration place and the
    case of its name. */
-NTSTATUS CmSetValue(CM_STORE *Store, CM_KEY_ID Key, const char *Name, ULONG Type,
-                    const void *Data, ULONG DataLength);
+NTSTATUS CmSetValue(CM_STORE *Store, CM_KEY_ID Key, const char *Name, ULONG Type, const void *Data,
+                    ULONG DataLength);
 NTSTATUS CmDeleteValue(CM_STORE *Store, CM_KEY_ID Key, const char *Name);
 
 /* ---- typed helpers (data converted between UTF-8 and Windows' encoding) ---- */

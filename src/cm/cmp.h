@@ -34,7 +34,8 @@ struct CM_STORE {
 
 /* store.c */
 NTSTATUS CmpBegin(CM_STORE *Store, int Write); /* takes Store->Lock */
-NTSTATUS CmpEnd(CM_STORE *Store, NTSTATUS Status); /* commits if NT_SUCCESS, else rolls back; releases */
+NTSTATUS CmpEnd(CM_STORE *Store,
+                NTSTATUS Status); /* commits if NT_SUCCESS, else rolls back; releases */
 NTSTATUS CmpDbError(CM_STORE *Store, const char *What); /* records the SQLite error */
 void CmpSetError(const char *Fmt, ...) __attribute__((format(printf, 1, 2)));
 sqlite3_stmt *CmpPrepare(CM_STORE *Store, const char *Sql);

@@ -54,8 +54,9 @@ static NTSTATUS CmpIsVolatile(CM_STORE *Store, CM_KEY_ID Key, int *Volatile)
     if (rc == SQLITE_ROW)
         *Volatile = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? STATUS_SUCCESS : rc == SQLITE_DONE ? STATUS_KEY_DELETED
-                                                                 : CmpDbError(Store, "read key");
+    return rc == SQLITE_ROW    ? STATUS_SUCCESS
+           : rc == SQLITE_DONE ? STATUS_KEY_DELETED
+                               : CmpDbError(Store, "read key");
 }
 
 static NTSTATUS CmpInsertKey(CM_STORE *Store, CM_KEY_ID Parent, const char *Name, size_t Len,
@@ -209,8 +210,9 @@ static NTSTATUS CmpParentOf(CM_STORE *Store, CM_KEY_ID Key, CM_KEY_ID *Parent)
     if (rc == SQLITE_ROW)
         *Parent = (CM_KEY_ID)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? STATUS_SUCCESS : rc == SQLITE_DONE ? STATUS_KEY_DELETED
-                                                                 : CmpDbError(Store, "read key");
+    return rc == SQLITE_ROW    ? STATUS_SUCCESS
+           : rc == SQLITE_DONE ? STATUS_KEY_DELETED
+                               : CmpDbError(Store, "read key");
 }
 
 static NTSTATUS CmpDeleteLocked(CM_STORE *Store, CM_KEY_ID Key, int Tree)
@@ -219,7 +221,15 @@ static NTSTATUS CmpDeleteLocked(CM_STORE *Store, CM_KEY_ID Key, int Tree)
     NTSTATUS s = CmpParentOf(Store, Key, &parent);
     if (!NT_SUCCESS(s))
         return s;
-    if (Key == CMP_ROOT_ID || parent == CMP_ROOT_ID) {
+    CM_KEY_ID grandparent = 0;
+    if (parent && parent != CMP_ROOT_ID) {
+        s = CmpParentOf(Store, parent, &grandparent);
+        if (!NT_SUCCESS(s))
+            return s;
+    }
+    /* \Registry, \Registry\Machine and the hives below it (SYSTEM,
+       SOFTWARE...) are hive roots: Windows refuses to delete them. */
+    if (Key == CMP_ROOT_ID || parent == CMP_ROOT_ID || grandparent == CMP_ROOT_ID) {
         CmpSetError("the registry root and the hive roots cannot be deleted");
         return STATUS_ACCESS_DENIED;
     }
@@ -349,15 +359,14 @@ NTSTATUS CmQueryKey(CM_STORE *Store, CM_KEY_ID Key, CM_KEY_INFO *Info)
     NTSTATUS s = CmpBegin(Store, 0);
     if (!NT_SUCCESS(s))
         return s;
-    sqlite3_stmt *st = CmpPrepare(
-        Store,
-        "SELECT k.last_write, k.volatile, k.name, length(k.fold),"
-        " (SELECT count(*) FROM keys c WHERE c.parent=k.id),"
-        " (SELECT ifnull(max(length(c.fold)),0) FROM keys c WHERE c.parent=k.id),"
-        " (SELECT count(*) FROM vals v WHERE v.key=k.id),"
-        " (SELECT ifnull(max(length(v.fold)),0) FROM vals v WHERE v.key=k.id),"
-        " (SELECT ifnull(max(length(v.data)),0) FROM vals v WHERE v.key=k.id)"
-        " FROM keys k WHERE k.id=?");
+    sqlite3_stmt *st =
+        CmpPrepare(Store, "SELECT k.last_write, k.volatile, k.name, length(k.fold),"
+                          " (SELECT count(*) FROM keys c WHERE c.parent=k.id),"
+                          " (SELECT ifnull(max(length(c.fold)),0) FROM keys c WHERE c.parent=k.id),"
+                          " (SELECT count(*) FROM vals v WHERE v.key=k.id),"
+                          " (SELECT ifnull(max(length(v.fold)),0) FROM vals v WHERE v.key=k.id),"
+                          " (SELECT ifnull(max(length(v.data)),0) FROM vals v WHERE v.key=k.id)"
+                          " FROM keys k WHERE k.id=?");
     if (!st)
         return CmpEnd(Store, STATUS_REGISTRY_IO_FAILED);
     sqlite3_bind_int64(st, 1, (sqlite3_int64)Key);

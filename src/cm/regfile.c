@@ -76,12 +76,18 @@ static void __attribute__((format(printf, 2, 3))) CmpPrintf(CMP_BUF *B, const ch
 const char *CmValueTypeName(ULONG Type)
 {
     static const char *const names[] = {
-        "REG_NONE",          "REG_SZ",
-        "REG_EXPAND_SZ",     "REG_BINARY",
-        "REG_DWORD",         "REG_DWORD_BIG_ENDIAN",
-        "REG_LINK",          "REG_MULTI_SZ",
-        "REG_RESOURCE_LIST", "REG_FULL_RESOURCE_DESCRIPTOR",
-        "REG_RESOURCE_REQUIREMENTS_LIST", "REG_QWORD",
+        "REG_NONE",
+        "REG_SZ",
+        "REG_EXPAND_SZ",
+        "REG_BINARY",
+        "REG_DWORD",
+        "REG_DWORD_BIG_ENDIAN",
+        "REG_LINK",
+        "REG_MULTI_SZ",
+        "REG_RESOURCE_LIST",
+        "REG_FULL_RESOURCE_DESCRIPTOR",
+        "REG_RESOURCE_REQUIREMENTS_LIST",
+        "REG_QWORD",
     };
     return Type < KM_ARRAY_SIZE(names) ? names[Type] : NULL;
 }
@@ -138,8 +144,9 @@ char *CmFormatValueData(const CM_VALUE *V)
     }
     case REG_DWORD:
         if (V->DataLength == 4) {
-            CmpPrintf(&b, "0x%x", (unsigned)(V->Data[0] | V->Data[1] << 8 | V->Data[2] << 16 |
-                                             (unsigned)V->Data[3] << 24));
+            CmpPrintf(&b, "0x%x",
+                      (unsigned)(V->Data[0] | V->Data[1] << 8 | V->Data[2] << 16 |
+                                 (unsigned)V->Data[3] << 24));
             break;
         }
         goto hex;

@@ -139,10 +139,11 @@ NTSTATUS CmEnumerateServices(ULONG MaxStart, CM_SERVICE_INFO **Services, size_t 
             continue;
         CmQueryValueDword(store, key, "ErrorControl", &e.Info.ErrorControl);
         CmQueryValueDword(store, key, "Tag", &e.Tag);
-        if (!NT_SUCCESS(CmQueryValueString(store, key, "Group", e.Info.Group, sizeof(e.Info.Group))))
-            e.Info.Group[0] = 0;
         if (!NT_SUCCESS(
-                CmQueryValueString(store, key, "ImagePath", e.Info.ImagePath, sizeof(e.Info.ImagePath))))
+                CmQueryValueString(store, key, "Group", e.Info.Group, sizeof(e.Info.Group))))
+            e.Info.Group[0] = 0;
+        if (!NT_SUCCESS(CmQueryValueString(store, key, "ImagePath", e.Info.ImagePath,
+                                           sizeof(e.Info.ImagePath))))
             e.Info.ImagePath[0] = 0;
         e.Rank = CmpGroupRank(store, e.Info.Group);
         if (n == cap) {

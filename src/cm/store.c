@@ -166,8 +166,8 @@ static NTSTATUS CmpCreateSchema(CM_STORE *Store)
     if (version == CMP_SCHEMA_VERSION)
         return CmpEnd(Store, STATUS_SUCCESS);
     if (version != 0) {
-        CmpSetError("%s has registry schema version %d; this kmhost reads version %d",
-                    Store->Path, version, CMP_SCHEMA_VERSION);
+        CmpSetError("%s has registry schema version %d; this kmhost reads version %d", Store->Path,
+                    version, CMP_SCHEMA_VERSION);
         return CmpEnd(Store, STATUS_REGISTRY_CORRUPT);
     }
     if (CmpExec(Store, CmpSchema) != SQLITE_OK)
@@ -260,9 +260,8 @@ NTSTATUS CmStoreOpen(const char *DbPath, CM_STORE **Store)
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     pthread_mutex_init(&s->Lock, NULL);
-    int rc = sqlite3_open_v2(DbPath, &s->Db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        DbPath, &s->Db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     NTSTATUS status = STATUS_SUCCESS;
     if (rc != SQLITE_OK) {
         status = CmpDbError(s, "cannot open the registry database");

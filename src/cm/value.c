@@ -106,13 +106,14 @@ NTSTATUS CmEnumerateValue(CM_STORE *Store, CM_KEY_ID Key, ULONG Index, CM_VALUE 
 }
 
 static NTSTATUS CmpSetValueLocked(CM_STORE *Store, CM_KEY_ID Key, const char *Name,
-                                  const uint8_t *Fold, size_t FoldLen, ULONG Type,
-                                  const void *Data, ULONG DataLength)
+                                  const uint8_t *Fold, size_t FoldLen, ULONG Type, const void *Data,
+                                  ULONG DataLength)
 {
     NTSTATUS s = CmpCheckKey(Store, Key);
     if (!NT_SUCCESS(s))
         return s;
-    sqlite3_stmt *st = CmpPrepare(Store, "UPDATE vals SET type=?3, data=?4 WHERE key=?1 AND fold=?2");
+    sqlite3_stmt *st =
+        CmpPrepare(Store, "UPDATE vals SET type=?3, data=?4 WHERE key=?1 AND fold=?2");
     if (!st)
         return STATUS_REGISTRY_IO_FAILED;
     static const uint8_t empty[1];
@@ -131,16 +132,17 @@ static NTSTATUS CmpSetValueLocked(CM_STORE *Store, CM_KEY_ID Key, const char *Na
             break;
         if (pass == 1)
             return CmpDbError(Store, "set value");
-        st = CmpPrepare(Store, "INSERT INTO vals(key, fold, name, seq, type, data) VALUES(?1, ?2, "
-                               "?5, (SELECT ifnull(max(seq), 0) + 1 FROM vals WHERE key=?1), ?3, ?4)");
+        st = CmpPrepare(Store,
+                        "INSERT INTO vals(key, fold, name, seq, type, data) VALUES(?1, ?2, "
+                        "?5, (SELECT ifnull(max(seq), 0) + 1 FROM vals WHERE key=?1), ?3, ?4)");
         if (!st)
             return STATUS_REGISTRY_IO_FAILED;
     }
     return CmpTouchKey(Store, Key);
 }
 
-NTSTATUS CmSetValue(CM_STORE *Store, CM_KEY_ID Key, const char *Name, ULONG Type,
-                    const void *Data, ULONG DataLength)
+NTSTATUS CmSetValue(CM_STORE *Store, CM_KEY_ID Key, const char *Name, ULONG Type, const void *Data,
+                    ULONG DataLength)
 {
     NTSTATUS s;
     size_t flen;

@@ -13,6 +13,7 @@
 #include "ke/ke.h"
 #include "ob/ob.h"
 #include "ps/ps.h"
+#include "vf/vf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,12 +74,14 @@ static VOID NTAPI IopDriverEntryThread(PVOID Context)
     IOP_CALL *call = Context;
     KM_DRIVER *drv = call->Driver;
     call->Status = drv->DriverObject->DriverInit(drv->DriverObject, &drv->RegistryPath);
+    VfpDriverRoutineReturned(VF_ROUTINE_DRIVER_ENTRY, drv->Image); /* verifier */
 }
 
 static VOID NTAPI IopDriverUnloadThread(PVOID Context)
 {
     IOP_CALL *call = Context;
     call->Driver->DriverObject->DriverUnload(call->Driver->DriverObject);
+    VfpDriverRoutineReturned(VF_ROUTINE_DRIVER_UNLOAD, call->Driver->Image); /* verifier */
     call->Status = STATUS_SUCCESS;
 }
 
@@ -219,6 +222,7 @@ bool IoUnloadDriver(KM_DRIVER *Driver)
         KeBugCheckEx(0xCE /* DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS */,
                      (ULONG_PTR)running.Found->StartRoutine, 8, (ULONG_PTR)running.Found, 0);
     }
+    VfpDriverUnloaded(Driver->Image); /* verifier: pending timers/DPCs, leaks */
     ObfDereferenceObject(d);
     free(Driver->RegistryPath.Buffer);
     LdrUnloadDriverImage(Driver->Image);

@@ -14,12 +14,8 @@
  * waiter's WaitStatus from KI_WAIT_PENDING to STATUS_ALERTED (see wait.c), so
  * an alert and a signal can never both decide the same wait.
  *
- * Critical regions (KernelApcDisable) and guarded regions (SpecialApcDisable)
- * are counters in the thread, only ever changed by the thread itself; other
- * threads may read them. kmhost delivers no APCs, so the counters are what
- * KeAreApcsDisabled reports and what the verifier checks (ERESOURCE and
- * fast-mutex-unsafe callers must be in one, work items must return with both
- * at zero).
+ * Kernel APCs (KeInitializeApc, KeInsertQueueApc) are not delivered yet:
+ * kmhost has no APC queue, so no wait ends with STATUS_USER_APC.
  */
 #include "ke/ke.h"
 
@@ -57,57 +53,3 @@ BOOLEAN NTAPI KeTestAlertThread(KPROCESSOR_MODE AlertMode)
     return atomic_exchange(&t->Alerted[AlertMode ? UserMode : KernelMode], FALSE);
 }
 KM_EXPORT(KeTestAlertThread);
-
-/* Documented: disables normal kernel APCs; calls nest, and each must be
-   matched by KeLeaveCriticalRegion. */
-VOID NTAPI KeEnterCriticalRegion(VOID)
-{
-    __atomic_sub_fetch(&KiCurrentThread()->KernelApcDisable, 1, __ATOMIC_RELAXED);
-}
-KM_EXPORT(KeEnterCriticalRegion);
-
-VOID NTAPI KeLeaveCriticalRegion(VOID)
-{
-    PKTHREAD t = KiCurrentThread();
-    if (__atomic_add_fetch(&t->KernelApcDisable, 1, __ATOMIC_RELAXED) > 0) {
-        /* More leaves than enters: APC_INDEX_MISMATCH, which Windows reports
-           when the imbalance reaches a system-call return; kmhost reports it
-           where it happens. P1 the leaving code, P2 0, P3 the APC disable
-           count, P4 0 (the call is not a system call). */
-        KeBugCheckEx(0x1 /* APC_INDEX_MISMATCH */, (ULONG_PTR)__builtin_return_address(0), 0,
-                     (ULONG_PTR)(LONG_PTR)t->KernelApcDisable, 0);
-    }
-}
-KM_EXPORT(KeLeaveCriticalRegion);
-
-/* Documented: disables all kernel APCs, special ones included. */
-VOID NTAPI KeEnterGuardedRegion(VOID)
-{
-    __atomic_sub_fetch(&KiCurrentThread()->SpecialApcDisable, 1, __ATOMIC_RELAXED);
-}
-KM_EXPORT(KeEnterGuardedRegion);
-
-VOID NTAPI KeLeaveGuardedRegion(VOID)
-{
-    PKTHREAD t = KiCurrentThread();
-    if (__atomic_add_fetch(&t->SpecialApcDisable, 1, __ATOMIC_RELAXED) > 0)
-        KeBugCheckEx(0x1 /* APC_INDEX_MISMATCH */, (ULONG_PTR)__builtin_return_address(0), 0,
-                     (ULONG_PTR)(LONG_PTR)t->SpecialApcDisable, 0);
-}
-KM_EXPORT(KeLeaveGuardedRegion);
-
-/* Documented: TRUE inside a critical or guarded region (normal kernel APCs
-   disabled). IRQL is not taken into account. */
-BOOLEAN NTAPI KeAreApcsDisabled(VOID)
-{
-    PKTHREAD t = KiCurrentThread();
-    return t->KernelApcDisable != 0 || t->SpecialApcDisable != 0;
-}
-KM_EXPORT(KeAreApcsDisabled);
-
-/* Documented: TRUE inside a guarded region or at IRQL >= APC_LEVEL. */
-BOOLEAN NTAPI KeAreAllApcsDisabled(VOID)
-{
-    return KiCurrentThread()->SpecialApcDisable != 0 || KiCurrentIrql() >= APC_LEVEL;
-}
-KM_EXPORT(KeAreAllApcsDisabled);

@@ -49,8 +49,16 @@ static inline USHORT KiCurrentProcessorNumber(void)
 void KiEnsureDpcSystem(void);
 
 /* Queues Dpc on Processor's queue (dpc.c); FALSE if it was already queued. */
-BOOLEAN KiInsertQueueDpc(PKDPC Dpc, ULONG Processor, PVOID SystemArgument1,
-                         PVOID SystemArgument2);
+BOOLEAN KiInsertQueueDpc(PKDPC Dpc, ULONG Processor, PVOID SystemArgument1, PVOID SystemArgument2);
+
+/* Before memory [Start, End) is freed or unmapped (a driver image at unload,
+   a pool block): bug check TIMER_OR_DPC_INVALID (0xC7) as Windows does when
+   a queued timer (P1 0) or DPC (P1 1), or a queued DPC's routine (P1 2),
+   lies in it; P2 the object or routine, P3/P4 the range. Timers in timer.c,
+   DPC queues in dpc.c (KiCheckTimersAndDpcs calls both). */
+void KiCheckTimersAndDpcs(const void *Start, const void *End);
+void KiCheckTimerQueue(const void *Start, const void *End);
+void KiCheckDpcQueues(const void *Start, const void *End);
 
 /* The timer thread's start routine (timer.c). */
 VOID NTAPI KiTimerThread(PVOID Context);

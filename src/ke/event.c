@@ -5,9 +5,11 @@
  * The whole state is the 24-byte KEVENT the driver owns.
  */
 #include "ke/ke.h"
+#include "vf/vf.h"
 
 VOID NTAPI KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
 {
+    VfpCheckInitialize(&Event->Header, __builtin_return_address(0)); /* verifier */
     Event->Header.Lock = 0;
     Event->Header.Type =
         Type == SynchronizationEvent ? EventSynchronizationObject : EventNotificationObject;
@@ -22,6 +24,8 @@ LONG NTAPI KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
 {
     (void)Increment; /* priority boosts: there is no scheduler of ours to boost */
     (void)Wait;      /* a hint that a wait follows; the result is the same */
+    VfpCheckIrql(VF_DDI_KE_SET_EVENT, KiCurrentIrql(), Event,
+                 __builtin_return_address(0)); /* verifier */
     KiLockObject(&Event->Header);
     LONG previous = Event->Header.SignalState;
     if (previous == 0) {

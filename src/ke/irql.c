@@ -16,6 +16,7 @@
  * that is the verifier's job.)
  */
 #include "hal/hal.h"
+#include "vf/vf.h"
 
 #define IRQL_NOT_LESS_OR_EQUAL 0x0A
 #define IRQL_NOT_GREATER_OR_EQUAL 0x09
@@ -41,6 +42,8 @@ KM_EXPORT(KeGetCurrentIrql);
 KIRQL NTAPI KfRaiseIrql(KIRQL NewIrql)
 {
     KIRQL old = KipReadIrql();
+    if (NewIrql < old || NewIrql > HIGH_LEVEL)
+        VfpCheckRaiseIrql(old, NewIrql, __builtin_return_address(0)); /* verifier: 0xC4/0x30 */
     if (NewIrql < old)
         KeBugCheckEx(IRQL_NOT_GREATER_OR_EQUAL, old, NewIrql, 0, 0);
     KipWriteIrql(NewIrql);
@@ -51,6 +54,8 @@ KM_EXPORT(KfRaiseIrql);
 VOID NTAPI KfLowerIrql(KIRQL NewIrql)
 {
     KIRQL old = KipReadIrql();
+    if (NewIrql > old)
+        VfpCheckLowerIrql(old, NewIrql, __builtin_return_address(0)); /* verifier: 0xC4/0x31 */
     if (NewIrql > old)
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, old, NewIrql, 0, 0);
     KipWriteIrql(NewIrql);

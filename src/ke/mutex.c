@@ -94,7 +94,7 @@ NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previous)
 /* Documented: returns the previous state (0: the mutant is now free). */
 LONG NTAPI KeReleaseMutant(PRKMUTANT Mutant, KPRIORITY Increment, BOOLEAN Abandon, BOOLEAN Wait)
 {
-    LONG previous;
+    LONG previous = 0;
     (void)Increment; /* no scheduler of ours to boost */
     (void)Wait;      /* a hint that a wait follows; the result is the same */
     NTSTATUS status = KiReleaseMutant(Mutant, Abandon, &previous);
@@ -106,7 +106,7 @@ KM_EXPORT(KeReleaseMutant);
 
 LONG NTAPI KeReleaseMutex(PRKMUTEX Mutex, BOOLEAN Wait)
 {
-    LONG previous;
+    LONG previous = 0;
     (void)Wait;
     NTSTATUS status = KiReleaseMutant(Mutex, FALSE, &previous);
     if (!NT_SUCCESS(status))
@@ -139,7 +139,7 @@ void KiAbandonMutants(PKTHREAD Thread)
                      (ULONG_PTR)(LONG_PTR)Thread->KernelApcDisable, KiCurrentIrql(), 0);
     while (!KiIsListEmpty(&Thread->MutantListHead)) {
         PKMUTANT m = CONTAINING_RECORD(Thread->MutantListHead.Flink, KMUTANT, MutantListEntry);
-        LONG previous;
+        LONG previous = 0;
         KiReleaseMutant(m, TRUE, &previous);
     }
 }

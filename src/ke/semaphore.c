@@ -46,7 +46,7 @@ NTSTATUS KiReleaseSemaphore(PRKSEMAPHORE Semaphore, LONG Adjustment, LONG *Previ
 LONG NTAPI KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjustment,
                               BOOLEAN Wait)
 {
-    LONG previous;
+    LONG previous = 0;
     (void)Increment; /* no scheduler of ours to boost */
     (void)Wait;      /* a hint that a wait follows; the result is the same */
     NTSTATUS status = KiReleaseSemaphore(Semaphore, Adjustment, &previous);

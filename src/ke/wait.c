@@ -29,6 +29,7 @@
  *    system call.
  */
 #include "ke/ke.h"
+#include "vf/vf.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -244,6 +245,8 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
     KI_DEADLINE deadline;
     LONG status;
 
+    VF_CHECK_WAIT(KiCurrentIrql(), Count, Object, WaitMode, Timeout,
+                  __builtin_return_address(0)); /* verifier */
     /* Documented: more than MAXIMUM_WAIT_OBJECTS, or more than
        THREAD_WAIT_OBJECTS without a WaitBlockArray, is bug check 0xC. */
     if (Count > MAXIMUM_WAIT_OBJECTS || (!WaitBlockArray && Count > THREAD_WAIT_OBJECTS))
@@ -279,6 +282,7 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
         status = STATUS_TIMEOUT;
     if (status != KI_WAIT_PENDING) {
         KiUnlockAll(&w);
+        VfpWaitDone(Count, Object, WaitType, status, __builtin_return_address(0)); /* verifier */
         return status;
     }
     atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
@@ -310,6 +314,7 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
         KiUnlinkBlocks(&w);
         KiUnlockAll(&w);
         atomic_store(&t->WaitStatus, STATUS_SUCCESS);
+        VfpWaitDone(Count, Object, WaitType, status, __builtin_return_address(0)); /* verifier */
         return status;
     }
 }

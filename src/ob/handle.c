@@ -22,6 +22,8 @@
  *    creating and closing handles take.
  */
 #include "ob/ob.h"
+#include "ob/directory.h"
+#include "vf/vf.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -148,6 +150,8 @@ NTSTATUS NTAPI ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAcces
     ACCESS_MASK granted;
     ULONG attributes;
 
+    VfpCheckIrql(VF_DDI_OB_REFERENCE_BY_HANDLE, VfpCurrentIrql(), NULL,
+                 __builtin_return_address(0)); /* verifier */
     *Object = NULL;
     if (Handle == NtCurrentThread() || Handle == NtCurrentProcess()) {
         body = Handle == NtCurrentThread() ? PspCurrentThreadObject() : PspCurrentProcessObject();
@@ -157,13 +161,19 @@ NTSTATUS NTAPI ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAcces
         attributes = 0;
         ObfReferenceObject(body);
     } else {
-        if (AccessMode != KernelMode && ObpIsKernelHandleValue(Handle))
+        if (AccessMode != KernelMode && ObpIsKernelHandleValue(Handle)) {
+            VfpCheckReferenceByHandleFailed(Handle, ObjectType, AccessMode, STATUS_INVALID_HANDLE,
+                                            __builtin_return_address(0)); /* verifier */
             return STATUS_INVALID_HANDLE;
+        }
         LONG_PTR index = ObpHandleIndex(Handle);
         HANDLE_ENTRY *e = index < 0 ? NULL : ObpEntry((ULONG_PTR)index);
         uintptr_t v = e ? ObpLockEntry(e) : 0;
-        if (!v)
+        if (!v) {
+            VfpCheckReferenceByHandleFailed(Handle, ObjectType, AccessMode, STATUS_INVALID_HANDLE,
+                                            __builtin_return_address(0)); /* verifier */
             return STATUS_INVALID_HANDLE;
+        }
         body = (PVOID)v;
         granted = e->GrantedAccess;
         attributes = e->Attributes & ~(ULONG)OBJ_KERNEL_HANDLE;
@@ -185,6 +195,7 @@ NTSTATUS NTAPI ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAcces
         HandleInformation->GrantedAccess = granted;
         HandleInformation->HandleAttributes = attributes;
     }
+    VfpObjectReferenced(body, __builtin_return_address(0)); /* verifier */
     *Object = body;
     return STATUS_SUCCESS;
 }
@@ -225,7 +236,7 @@ NTSTATUS NTAPI ObCloseHandle(HANDLE Handle, KPROCESSOR_MODE PreviousMode)
     atomic_store_explicit(&e->Object, 0, memory_order_release);
 
     OBJECT_HEADER *h = ObpHeader(body);
-    atomic_fetch_sub(&h->HandleCount, 1);
+    LONG_PTR handles = atomic_fetch_sub(&h->HandleCount, 1) - 1;
     atomic_fetch_sub(&h->Type->TotalNumberOfHandles, 1);
     atomic_fetch_sub(&ObpHandleCount, 1);
 
@@ -242,6 +253,10 @@ NTSTATUS NTAPI ObCloseHandle(HANDLE Handle, KPROCESSOR_MODE PreviousMode)
         ObpFree[ObpFreeCount++] = (ULONG)index;
     pthread_mutex_unlock(&ObpAllocLock);
 
+    /* A named object leaves the namespace with its last handle, unless it is
+       permanent (ob/directory.c); the handle's reference still keeps it. */
+    if (handles == 0)
+        ObpDeleteNameCheck(body);
     ObfDereferenceObject(body);
     return STATUS_SUCCESS;
 }
@@ -251,7 +266,11 @@ KM_EXPORT(ObCloseHandle);
    system thread is KernelMode. */
 NTSTATUS NTAPI ZwClose(HANDLE Handle)
 {
-    return ObCloseHandle(Handle, KernelMode);
+    VfpCheckIrql(VF_DDI_ZW_CLOSE, VfpCurrentIrql(), NULL, __builtin_return_address(0)); /* verifier */
+    NTSTATUS status = ObCloseHandle(Handle, KernelMode);
+    if (status == STATUS_INVALID_HANDLE)
+        VfpCheckCloseFailed(Handle, __builtin_return_address(0)); /* verifier */
+    return status;
 }
 KM_EXPORT(ZwClose);
 

@@ -10,6 +10,8 @@
  */
 #include "ob/ob.h"
 
+#include "vf/vf.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +37,8 @@ static void ObpDeleteObject(OBJECT_HEADER *h)
         type->DeleteProcedure(h + 1);
     atomic_fetch_sub(&type->TotalNumberOfObjects, 1);
     h->Magic = 0;
-    free(h);
+    if (!VfpQuarantineObject(h, 0)) /* verifier: keeps it when checking objects */
+        free(h);
 }
 
 static KM_NORETURN void ObpBadReference(OBJECT_HEADER *h, LONG_PTR count)
@@ -48,8 +51,11 @@ LONG_PTR NTAPI ObfReferenceObject(PVOID Object)
 {
     OBJECT_HEADER *h = ObpHeader(Object);
     LONG_PTR count = atomic_fetch_add(&h->PointerCount, 1) + 1;
-    if (count <= 1)
+    if (count <= 1) {
+        VfpBadReference(Object, 1, __builtin_return_address(0)); /* verifier */
         ObpBadReference(h, count - 1);
+    }
+    VfpObjectReferenced(Object, __builtin_return_address(0)); /* verifier */
     return count;
 }
 KM_EXPORT(ObfReferenceObject);
@@ -57,9 +63,12 @@ KM_EXPORT(ObfReferenceObject);
 LONG_PTR NTAPI ObfDereferenceObject(PVOID Object)
 {
     OBJECT_HEADER *h = ObpHeader(Object);
+    VfpObjectDereferenced(Object, __builtin_return_address(0)); /* verifier */
     LONG_PTR count = atomic_fetch_sub(&h->PointerCount, 1) - 1;
-    if (count < 0)
+    if (count < 0) {
+        VfpBadReference(Object, -1, __builtin_return_address(0)); /* verifier */
         ObpBadReference(h, count);
+    }
     if (count == 0)
         ObpDeleteObject(h);
     return count;
@@ -69,6 +78,7 @@ KM_EXPORT(ObfDereferenceObject);
 /* The WDK maps these names to the Obf forms; ntoskrnl exports both. */
 VOID NTAPI ObDereferenceObject(PVOID Object)
 {
+    VfpObjectDereferenced(Object, __builtin_return_address(0)); /* verifier */
     ObfDereferenceObject(Object);
 }
 KM_EXPORT(ObDereferenceObject);
@@ -82,6 +92,7 @@ KM_EXPORT(ObfReferenceObjectWithTag);
 
 LONG_PTR NTAPI ObfDereferenceObjectWithTag(PVOID Object, ULONG Tag)
 {
+    VfpObjectDereferenced(Object, __builtin_return_address(0)); /* verifier */
     (void)Tag;
     return ObfDereferenceObject(Object);
 }
@@ -89,12 +100,14 @@ KM_EXPORT(ObfDereferenceObjectWithTag);
 
 VOID NTAPI ObDereferenceObjectDeferDelete(PVOID Object)
 {
+    VfpObjectDereferenced(Object, __builtin_return_address(0)); /* verifier */
     ObfDereferenceObject(Object);
 }
 KM_EXPORT(ObDereferenceObjectDeferDelete);
 
 VOID NTAPI ObDereferenceObjectDeferDeleteWithTag(PVOID Object, ULONG Tag)
 {
+    VfpObjectDereferenced(Object, __builtin_return_address(0)); /* verifier */
     (void)Tag;
     ObfDereferenceObject(Object);
 }
@@ -110,6 +123,7 @@ NTSTATUS NTAPI ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAcces
     if (ObjectType && ObpHeader(Object)->Type != ObjectType)
         return STATUS_OBJECT_TYPE_MISMATCH;
     ObfReferenceObject(Object);
+    VfpObjectReferenced(Object, __builtin_return_address(0)); /* verifier */
     return STATUS_SUCCESS;
 }
 KM_EXPORT(ObReferenceObjectByPointer);

@@ -23,7 +23,9 @@
 #include "ps/ps.h"
 
 #include "hal/hal.h"
+#include "ke/dispobj.h"
 #include "ldr/ldr.h"
+#include "vf/vf.h"
 
 #include <sched.h>
 #include <stdio.h>
@@ -112,8 +114,10 @@ static void *PspSystemThreadStartup(void *Arg)
         t->StartRoutine(t->StartContext);
         t->ExitStatus = STATUS_SUCCESS;
     }
+    VfpThreadExiting(&t->Tcb); /* verifier: no lock may outlive its holder */
     atomic_store(&t->Terminating, TRUE);
     PspUnlinkThread(t);
+    KiAbandonMutants(&t->Tcb); /* mutants it still owns are abandoned (ke/mutex.c) */
     KiSignalThreadTerminated(&t->Tcb);
     t->Tcb.Pcr = NULL;
     ObfDereferenceObject(t); /* the thread's own reference: t may be gone now */
@@ -167,6 +171,7 @@ NTSTATUS NTAPI PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
     PETHREAD t;
     NTSTATUS status;
 
+    VfpCheckIrql(VF_DDI_PS_CREATE_SYSTEM_THREAD, VfpCurrentIrql(), NULL, creator); /* verifier */
     if (!ThreadHandle || !StartRoutine)
         return STATUS_INVALID_PARAMETER;
     if (ObjectAttributes) {
@@ -210,8 +215,10 @@ KM_EXPORT(PsCreateSystemThread);
 NTSTATUS NTAPI PsTerminateSystemThread(NTSTATUS ExitStatus)
 {
     PETHREAD t = (PETHREAD)KiCurrentThread();
-    if (!t->SystemThread || !t->HasExitPoint)
+    if (!t->SystemThread || !t->HasExitPoint) {
+        VfpTerminateNotSystemThread(__builtin_return_address(0)); /* verifier */
         return STATUS_INVALID_PARAMETER;
+    }
     t->ExitStatus = ExitStatus;
     longjmp(t->ExitPoint, 1);
 }

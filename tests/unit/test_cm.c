@@ -40,7 +40,7 @@ static int failures, checks;
 #define CHECK_STATUS(expr, want)                                                                   \
     do {                                                                                           \
         NTSTATUS s_ = (expr);                                                                      \
-        CHECK(s_ == (NTSTATUS)(want), "%s: got 0x%08X, want %s (%s)", #expr, (unsigned)s_, #want, \
+        CHECK(s_ == (NTSTATUS)(want), "%s: got 0x%08X, want %s (%s)", #expr, (unsigned)s_, #want,  \
               CmLastError());                                                                      \
     } while (0)
 
@@ -166,11 +166,16 @@ static void TestValues(CM_STORE *S)
         const uint8_t *Data;
         ULONG Len;
     } cases[] = {
-        {"sz", REG_SZ, sz, sizeof(sz)},           {"expand", REG_EXPAND_SZ, sz, sizeof(sz)},
-        {"multi", REG_MULTI_SZ, multi, sizeof(multi)}, {"dword", REG_DWORD, dword, 4},
-        {"qword", REG_QWORD, qword, 8},           {"binary", REG_BINARY, bin, sizeof(bin)},
-        {"none", REG_NONE, NULL, 0},              {"odd", REG_SZ, odd, sizeof(odd)},
-        {"weird", 0x12345, bin, 2},               {"", REG_SZ, sz, sizeof(sz)},
+        {"sz", REG_SZ, sz, sizeof(sz)},
+        {"expand", REG_EXPAND_SZ, sz, sizeof(sz)},
+        {"multi", REG_MULTI_SZ, multi, sizeof(multi)},
+        {"dword", REG_DWORD, dword, 4},
+        {"qword", REG_QWORD, qword, 8},
+        {"binary", REG_BINARY, bin, sizeof(bin)},
+        {"none", REG_NONE, NULL, 0},
+        {"odd", REG_SZ, odd, sizeof(odd)},
+        {"weird", 0x12345, bin, 2},
+        {"", REG_SZ, sz, sizeof(sz)},
     };
     for (size_t i = 0; i < KM_ARRAY_SIZE(cases); i++)
         CHECK_STATUS(CmSetValue(S, k, cases[i].Name, cases[i].Type, cases[i].Data, cases[i].Len),
@@ -312,6 +317,8 @@ static void TestDelete(CM_STORE *S)
     CmOpenKey(S, 0, MACHINE, &k);
     CHECK_STATUS(CmDeleteKeyTree(S, k), STATUS_ACCESS_DENIED);
     CmOpenKey(S, 0, "\\Registry", &k);
+    CHECK_STATUS(CmDeleteKey(S, k), STATUS_ACCESS_DENIED);
+    CmOpenKey(S, 0, MACHINE "\\HARDWARE", &k);
     CHECK_STATUS(CmDeleteKey(S, k), STATUS_ACCESS_DENIED);
 
     /* LastWriteTime of the parent follows subkey creation and deletion */
@@ -575,7 +582,7 @@ static void TestDefaultStoreAndServices(void)
         const char *Name, *Group;
         ULONG Start, Type;
     } svcs[] = {
-        {"zauto", NULL, 2, 1},      {"aauto", NULL, 2, 1},      {"demand", NULL, 3, 1},
+        {"zauto", NULL, 2, 1},      {"aauto", NULL, 2, 1},        {"demand", NULL, 3, 1},
         {"bootlate", "Late", 0, 1}, {"bootearly", "Early", 0, 2}, {"system", NULL, 1, 1},
         {"usermode", NULL, 2, 16},  {"off", NULL, 4, 1},
     };
@@ -590,8 +597,8 @@ static void TestDefaultStoreAndServices(void)
         if (svcs[i].Group)
             CmSetValueString(S, k, "Group", REG_SZ, svcs[i].Group);
     }
-    CM_KEY_ID order = MustCreate(
-        S, MACHINE "\\SYSTEM\\CurrentControlSet\\Control\\ServiceGroupOrder", 0);
+    CM_KEY_ID order =
+        MustCreate(S, MACHINE "\\SYSTEM\\CurrentControlSet\\Control\\ServiceGroupOrder", 0);
     CmSetValue(S, order, "List", REG_MULTI_SZ, "E\0a\0r\0l\0y\0\0\0L\0a\0t\0e\0\0\0\0", 24);
     char image[64];
     CHECK_STATUS(CmServiceImagePath("ZAUTO", image, sizeof(image)), STATUS_SUCCESS);

@@ -1,0 +1,109 @@
+/*
+ * Mutant objects by handle: ZwCreateMutant, ZwOpenMutant, ZwReleaseMutant
+ * and their Nt forms (what CreateMutex/ReleaseMutex are built on). The body
+ * is a KMUTANT initialised by KeInitializeMutant: owning one leaves kernel
+ * APCs enabled, and a thread that ends while owning one abandons it (its
+ * next owner's wait returns STATUS_ABANDONED). ZwReleaseMutant returns
+ * STATUS_MUTANT_NOT_OWNED instead of raising it.
+ */
+#include "ke/dispobj.h"
+#include "ob/directory.h"
+
+#ifndef MUTANT_QUERY_STATE
+#define MUTANT_QUERY_STATE 0x0001
+#define MUTANT_ALL_ACCESS (STANDARD_RIGHTS_REQUIRED | SYNCHRONIZE | MUTANT_QUERY_STATE)
+#endif
+
+/* A mutant deleted while owned is abandoned first, so that it leaves its
+   owner's list of owned mutants. */
+static void ExpDeleteMutant(PVOID Body)
+{
+    PKMUTANT m = Body;
+    LONG previous = 0;
+    if (m->OwnerThread)
+        KiReleaseMutant(m, TRUE, &previous);
+}
+
+static OBJECT_TYPE ExpMutantType = {
+    .Name = "Mutant",
+    .GenericMapping = {STANDARD_RIGHTS_READ | MUTANT_QUERY_STATE, STANDARD_RIGHTS_WRITE,
+                       STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE, MUTANT_ALL_ACCESS},
+    .ValidAccessMask = MUTANT_ALL_ACCESS,
+    .DeleteProcedure = ExpDeleteMutant,
+};
+POBJECT_TYPE ExMutantObjectType = &ExpMutantType;
+KM_EXPORT(ExMutantObjectType);
+
+static NTSTATUS ExpCreateMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess,
+                                POBJECT_ATTRIBUTES ObjectAttributes, BOOLEAN InitialOwner,
+                                void *Creator)
+{
+    if (!MutantHandle)
+        return STATUS_INVALID_PARAMETER;
+    PKMUTANT m = ObpCreateObject(ExMutantObjectType, sizeof(KMUTANT), Creator);
+    if (!m)
+        return STATUS_INSUFFICIENT_RESOURCES;
+    KeInitializeMutant(m, InitialOwner);
+    return ObpInsertObject(m, ObjectAttributes, DesiredAccess, MutantHandle);
+}
+
+/* InitialOwner: the calling thread owns the new mutant (once). */
+NTSTATUS NTAPI ZwCreateMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess,
+                              POBJECT_ATTRIBUTES ObjectAttributes, BOOLEAN InitialOwner)
+{
+    return ExpCreateMutant(MutantHandle, DesiredAccess, ObjectAttributes, InitialOwner,
+                           __builtin_return_address(0));
+}
+KM_EXPORT(ZwCreateMutant);
+
+NTSTATUS NTAPI NtCreateMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess,
+                              POBJECT_ATTRIBUTES ObjectAttributes, BOOLEAN InitialOwner)
+{
+    return ExpCreateMutant(MutantHandle, DesiredAccess, ObjectAttributes, InitialOwner,
+                           __builtin_return_address(0));
+}
+KM_EXPORT(NtCreateMutant);
+
+NTSTATUS NTAPI ZwOpenMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess,
+                            POBJECT_ATTRIBUTES ObjectAttributes)
+{
+    if (!MutantHandle)
+        return STATUS_INVALID_PARAMETER;
+    return ObpOpenObjectByName(ObjectAttributes, ExMutantObjectType, DesiredAccess, MutantHandle);
+}
+KM_EXPORT(ZwOpenMutant);
+
+NTSTATUS NTAPI NtOpenMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess,
+                            POBJECT_ATTRIBUTES ObjectAttributes)
+{
+    return ZwOpenMutant(MutantHandle, DesiredAccess, ObjectAttributes);
+}
+KM_EXPORT(NtOpenMutant);
+
+/* PreviousCount gets the mutant's state before the release (0: now free). */
+static NTSTATUS ExpReleaseMutant(HANDLE Handle, PLONG PreviousCount, KPROCESSOR_MODE Mode)
+{
+    PKMUTANT m;
+    LONG previous = 0;
+    NTSTATUS status =
+        ObReferenceObjectByHandle(Handle, 0, ExMutantObjectType, Mode, (PVOID *)&m, NULL);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = KiReleaseMutant(m, FALSE, &previous);
+    ObfDereferenceObject(m);
+    if (NT_SUCCESS(status) && PreviousCount)
+        *PreviousCount = previous;
+    return status;
+}
+
+NTSTATUS NTAPI ZwReleaseMutant(HANDLE MutantHandle, PLONG PreviousCount)
+{
+    return ExpReleaseMutant(MutantHandle, PreviousCount, KernelMode);
+}
+KM_EXPORT(ZwReleaseMutant);
+
+NTSTATUS NTAPI NtReleaseMutant(HANDLE MutantHandle, PLONG PreviousCount)
+{
+    return ExpReleaseMutant(MutantHandle, PreviousCount, KiCurrentThread()->PreviousMode);
+}
+KM_EXPORT(NtReleaseMutant);

@@ -1,0 +1,322 @@
+/*
+ * Locks held by threads, and Driver Verifier's deadlock detection.
+ *
+ * Each thread keeps the locks it holds (acquired through the VfpLock*
+ * hooks) in a thread-local stack; mutexes it owns are also on its
+ * KTHREAD.MutantListHead, which the dispatcher maintains, so a mutex needs
+ * no release hook.
+ *
+ * Deadlock detection records the order in which locks are taken: acquiring
+ * L while holding H adds the edge H -> L, with the two acquisition sites.
+ * If L -> ... -> H is already recorded, two code paths take the same locks in
+ * opposite orders: run at the same time, they can deadlock. That is
+ * reported at once, even though this run did not deadlock: bug check 0xC4
+ * subcode 0x1001 (P2 the lock whose acquisition closed the cycle), after a
+ * line naming both paths' sites. A lock re-initialised (VfpLockDeleted)
+ * loses its edges, so memory reused for another lock is not confused with
+ * the old one.
+ *
+ * Invariant: VfpGraphLock protects the graph (nodes, edges, visit marks);
+ * it is taken only when a thread acquires a lock while holding another, with
+ * deadlock detection on.
+ */
+#include "vf/vf.h"
+
+#include "hal/hal.h"
+#include "ke/ke.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define VFP_MAX_HELD 64
+#define VFP_NODE_BUCKETS 1024u
+
+typedef struct VFP_HELD {
+    VF_LOCK_KIND Kind;
+    const void *Lock;
+    const void *Site;
+} VFP_HELD;
+
+static __thread VFP_HELD VfpHeld[VFP_MAX_HELD];
+static __thread unsigned VfpHeldCount;
+
+struct VFP_NODE;
+typedef struct VFP_EDGE {
+    struct VFP_NODE *To;
+    const void *FromSite; /* where the earlier lock was taken */
+    const void *ToSite;   /* where this one was taken while holding it */
+} VFP_EDGE;
+
+typedef struct VFP_NODE {
+    struct VFP_NODE *HashNext;
+    const void *Lock;
+    VFP_EDGE *Edges;
+    size_t Count, Capacity;
+    unsigned Visit;
+    const void *LastSite; /* the last site that acquired it */
+} VFP_NODE;
+
+static pthread_mutex_t VfpGraphLock = PTHREAD_MUTEX_INITIALIZER;
+static VFP_NODE *VfpNodes[VFP_NODE_BUCKETS];
+static unsigned VfpVisitStamp;
+
+static const char *VfpLockKindName(VF_LOCK_KIND Kind)
+{
+    switch (Kind) {
+    case VF_LOCK_MUTEX:
+        return "mutex";
+    case VF_LOCK_FAST_MUTEX:
+        return "fast mutex";
+    case VF_LOCK_RESOURCE:
+        return "resource";
+    case VF_LOCK_SPIN:
+        return "spin lock";
+    case VF_LOCK_GUARDED_MUTEX:
+        return "guarded mutex";
+    }
+    return "lock";
+}
+
+static size_t VfpNodeHash(const void *Lock)
+{
+    return ((uintptr_t)Lock >> 3) * 0x9E3779B97F4A7C15ull >> 54 & (VFP_NODE_BUCKETS - 1);
+}
+
+static VFP_NODE *VfpNodeLocked(const void *Lock, bool Create)
+{
+    VFP_NODE **link = &VfpNodes[VfpNodeHash(Lock)];
+    for (; *link; link = &(*link)->HashNext) {
+        if ((*link)->Lock == Lock)
+            return *link;
+    }
+    if (!Create)
+        return NULL;
+    VFP_NODE *n = calloc(1, sizeof(*n));
+    if (n) {
+        n->Lock = Lock;
+        *link = n;
+    }
+    return n;
+}
+
+/* Depth-first search From ⇒ To; on success *First is the first edge of the path. */
+static bool VfpPathLocked(VFP_NODE *From, VFP_NODE *To, VFP_EDGE **First)
+{
+    if (From == To)
+        return true;
+    if (From->Visit == VfpVisitStamp)
+        return false;
+    From->Visit = VfpVisitStamp;
+    for (size_t i = 0; i < From->Count; i++) {
+        VFP_EDGE *dummy;
+        if (VfpPathLocked(From->Edges[i].To, To, &dummy)) {
+            *First = &From->Edges[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Holding Held (taken at HeldSite), the thread acquires Lock at Site. */
+static void VfpOrderLocked(VFP_NODE *held, VFP_NODE *lock, const void *HeldSite,
+                           const void *Site, VF_LOCK_KIND Kind)
+{
+    for (size_t i = 0; i < held->Count; i++) {
+        if (held->Edges[i].To == lock)
+            return; /* this order is known */
+    }
+    VFP_EDGE *first = NULL;
+    VfpVisitStamp++;
+    if (VfpPathLocked(lock, held, &first)) {
+        char a[256], b[256], c[256], d[256];
+        LdrDescribeAddress(HeldSite, a, sizeof(a));
+        LdrDescribeAddress(Site, b, sizeof(b));
+        LdrDescribeAddress(first->FromSite, c, sizeof(c));
+        LdrDescribeAddress(first->ToSite, d, sizeof(d));
+        pthread_mutex_unlock(&VfpGraphLock);
+        VfpStop(Site, 0xC4, 0x1001, (ULONG_PTR)lock->Lock, 0, 0,
+                "lock order inversion (a possible deadlock): this thread holds %p (acquired "
+                "at %s) and acquires %s %p at %s; another path held %p (acquired at %s) when "
+                "it acquired %p at %s. Acquire these locks in one order everywhere",
+                held->Lock, a, VfpLockKindName(Kind), lock->Lock, b, lock->Lock, c,
+                first->To->Lock, d);
+    }
+    if (held->Count == held->Capacity) {
+        size_t cap = held->Capacity ? held->Capacity * 2 : 4;
+        VFP_EDGE *grown = realloc(held->Edges, cap * sizeof(*grown));
+        if (!grown)
+            return;
+        held->Edges = grown;
+        held->Capacity = cap;
+    }
+    held->Edges[held->Count++] = (VFP_EDGE){lock, HeldSite, Site};
+}
+
+static void VfpRecordOrder(VF_LOCK_KIND Kind, const void *Lock, const void *Site,
+                           const PLIST_ENTRY Mutants)
+{
+    bool any = VfpHeldCount != 0;
+    if (Mutants && !KiIsListEmpty(Mutants))
+        any = true;
+    pthread_mutex_lock(&VfpGraphLock);
+    VFP_NODE *node = VfpNodeLocked(Lock, true);
+    if (!node) {
+        pthread_mutex_unlock(&VfpGraphLock);
+        return;
+    }
+    node->LastSite = Site;
+    if (any) {
+        for (unsigned i = 0; i < VfpHeldCount; i++) {
+            VFP_NODE *h = VfpHeld[i].Lock != Lock ? VfpNodeLocked(VfpHeld[i].Lock, true) : NULL;
+            if (h)
+                VfpOrderLocked(h, node, VfpHeld[i].Site, Site, Kind);
+        }
+        if (Mutants) {
+            for (PLIST_ENTRY e = Mutants->Flink; e != Mutants; e = e->Flink) {
+                PKMUTANT m = CONTAINING_RECORD(e, KMUTANT, MutantListEntry);
+                VFP_NODE *h = (const void *)m != Lock ? VfpNodeLocked(m, true) : NULL;
+                if (h)
+                    VfpOrderLocked(h, node, h->LastSite, Site, Kind);
+            }
+        }
+    }
+    pthread_mutex_unlock(&VfpGraphLock);
+}
+
+void VfpLockAcquired(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
+{
+    if (!VfpEnabled(VF_LOCKS | VF_DEADLOCK))
+        return;
+    if (VfpEnabled(VF_DEADLOCK)) {
+        PKTHREAD t = KiCurrentThread();
+        VfpRecordOrder(Kind, Lock, VfpDriverSite(Site), t ? &t->MutantListHead : NULL);
+    }
+    if (VfpHeldCount < VFP_MAX_HELD)
+        VfpHeld[VfpHeldCount] = (VFP_HELD){Kind, Lock, Site};
+    VfpHeldCount++;
+}
+
+void VfpLockReleased(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
+{
+    (void)Kind;
+    (void)Site;
+    unsigned n = VfpHeldCount < VFP_MAX_HELD ? VfpHeldCount : VFP_MAX_HELD;
+    for (unsigned i = n; i-- > 0;) {
+        if (VfpHeld[i].Lock == Lock) {
+            for (unsigned j = i; j + 1 < n; j++)
+                VfpHeld[j] = VfpHeld[j + 1];
+            VfpHeldCount--;
+            return;
+        }
+    }
+    if (VfpHeldCount > VFP_MAX_HELD)
+        VfpHeldCount--;
+}
+
+/* A mutex acquired by a wait: the held set is the thread's other mutants
+   (its MutantListHead) and its hooked locks. */
+void VfpMutexAcquiredByWait(PVOID Mutex, const void *Site)
+{
+    if (!VfpEnabled(VF_DEADLOCK))
+        return;
+    PKTHREAD t = KiCurrentThread();
+    PKMUTANT m = Mutex;
+    if (!t || m->OwnerThread != (struct _KTHREAD *)t || m->Header.SignalState != 0)
+        return; /* not owned, or a recursive acquisition: no new order */
+    VfpRecordOrder(VF_LOCK_MUTEX, Mutex, VfpDriverSite(Site), &t->MutantListHead);
+}
+
+void VfpWaitDoneSlow(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS Status,
+                     const void *Site)
+{
+    ULONG first = 0, last = Count;
+    if (WaitType == WaitAny) {
+        ULONG i = (ULONG)Status - (ULONG)STATUS_WAIT_0;
+        if (i >= Count)
+            i = (ULONG)Status - (ULONG)STATUS_ABANDONED_WAIT_0;
+        if (i >= Count)
+            return;
+        first = i, last = i + 1;
+    } else if (Status != STATUS_WAIT_0 && (ULONG)Status - (ULONG)STATUS_ABANDONED_WAIT_0 >= Count) {
+        return;
+    }
+    for (ULONG i = first; i < last; i++) {
+        const DISPATCHER_HEADER *h = Object[i];
+        if ((atomic_load_explicit((_Atomic LONG *)&h->Lock, memory_order_relaxed) & 0x7f) ==
+            MutantObject)
+            VfpMutexAcquiredByWait(Object[i], Site);
+    }
+}
+
+void VfpLockDeleted(const void *Lock)
+{
+    pthread_mutex_lock(&VfpGraphLock);
+    VFP_NODE *gone = VfpNodeLocked(Lock, false);
+    if (gone) {
+        for (size_t b = 0; b < VFP_NODE_BUCKETS; b++) {
+            for (VFP_NODE *n = VfpNodes[b]; n; n = n->HashNext) {
+                size_t k = 0;
+                for (size_t i = 0; i < n->Count; i++) {
+                    if (n->Edges[i].To != gone)
+                        n->Edges[k++] = n->Edges[i];
+                }
+                n->Count = k;
+            }
+        }
+        gone->Count = 0;
+    }
+    pthread_mutex_unlock(&VfpGraphLock);
+}
+
+void VfpLocksReset(void)
+{
+    pthread_mutex_lock(&VfpGraphLock);
+    for (size_t b = 0; b < VFP_NODE_BUCKETS; b++) {
+        while (VfpNodes[b]) {
+            VFP_NODE *n = VfpNodes[b];
+            VfpNodes[b] = n->HashNext;
+            free(n->Edges);
+            free(n);
+        }
+    }
+    pthread_mutex_unlock(&VfpGraphLock);
+    VfpHeldCount = 0;
+}
+
+/*
+ * A thread that ends while it holds a lock leaves it held forever: Driver
+ * Verifier stops with 0xC4/0x100A "the terminated thread owns the lock"
+ * (P2 the thread, P3 the lock). For a mutex made by KeInitializeMutex the
+ * same holds; a mutant (KeInitializeMutant) is documented to be abandoned
+ * instead, which is not a bug.
+ */
+void VfpThreadExiting(void *Thread)
+{
+    if (!VfpEnabled(VF_LOCKS))
+        return;
+    PKTHREAD t = Thread;
+    const void *lock = NULL;
+    const char *kind = NULL;
+    const void *site = NULL;
+    if (VfpHeldCount) {
+        VFP_HELD *h = &VfpHeld[0];
+        lock = h->Lock, kind = VfpLockKindName(h->Kind), site = h->Site;
+    } else {
+        for (PLIST_ENTRY e = t->MutantListHead.Flink; e != &t->MutantListHead; e = e->Flink) {
+            PKMUTANT m = CONTAINING_RECORD(e, KMUTANT, MutantListEntry);
+            if (m->ApcDisable) {
+                lock = m, kind = "mutex";
+                break;
+            }
+        }
+    }
+    if (!lock)
+        return;
+    char who[256];
+    PsDescribeThread(t, who, sizeof(who));
+    VfpStop(site ? site : (const void *)lock, 0xC4, 0x100A, (ULONG_PTR)t, (ULONG_PTR)lock, 0,
+            "%s ends while it holds %s %p: release every lock before the thread returns or "
+            "calls PsTerminateSystemThread",
+            who, kind, lock);
+}

@@ -1,0 +1,266 @@
+/*
+ * The verifier (Vf): Driver Verifier's checks, made at the moment a driver
+ * misuses the kernel, reported with Windows' bug check codes and parameters.
+ *
+ * Control: `kmhost run --verifier=all|none|LIST` (VfpParseOptions). The
+ * checks are bits of VfpFlags; the default is every check that cannot fire
+ * on correct code (VF_DEFAULT). A check costs its caller one load of
+ * VfpFlags (or of the IRQL) and a branch; side tables are consulted only on
+ * paths that are already slow (create, close, unload, blocking waits).
+ *
+ * Two kinds of report:
+ *  - a violation at call time stops at once: one explanatory line
+ *    "kmhost: verifier: ..." naming the driver's call site, then the STOP
+ *    (KeBugCheckEx 0xC4 DRIVER_VERIFIER_DETECTED_VIOLATION with the
+ *    documented subcode, or the code Windows itself raises);
+ *  - what is left behind at a clean unload (leaked handles, references,
+ *    pool, IRQL left raised) is one line per finding starting "VERIFIER:",
+ *    and `kmhost run` exits with status 4 when any was printed.
+ *
+ * ---- Hook list: where each call belongs ----
+ * Lead's files (inserted, marked with a verifier comment):
+ *   ob/object.c   ObfReferenceObject/ObReferenceObjectByPointer:
+ *                   VfpObjectReferenced(Object, caller)
+ *                 ObfDereferenceObject/ObDereferenceObject...:
+ *                   VfpObjectDereferenced(Object, caller)
+ *                 before ObpBadReference: VfpBadReference(Object, NewCount, caller)
+ *                 ObpDeleteObject: VfpQuarantineObject(Header) (keeps the
+ *                   memory of a deleted object for a while)
+ *   ob/handle.c   ObReferenceObjectByHandle: VfpCheckReferenceByHandle(...)
+ *                 ObCloseHandle (ZwClose): VfpCheckClose(Handle, caller)
+ *   ps/thread.c   PsCreateSystemThread: VfpCheckIrql(VF_DDI_..., caller)
+ *                 PsTerminateSystemThread: VfpTerminateNotSystemThread()
+ *                 thread exit: VfpThreadExiting(Thread)
+ *   io/driver.c   after DriverEntry/DriverUnload return: VfpDriverRoutineReturned
+ *                 after the 0xCE check: VfpDriverUnloaded(Image)
+ *   ke/wait.c     KeWaitForMultipleObjects: VF_CHECK_WAIT(...)
+ *   ke/event.c    KeSetEvent: VfpCheckIrql; KeInitializeEvent: VfpCheckInitialize
+ *   ke/irql.c     KfRaiseIrql/KfLowerIrql: 0x30/0x31 under the verifier
+ *   ex/pool.c     ExpAllocatePool/ExpFreePool: VfpSpecialPool* when enabled
+ *   cli/run.c     --verifier, exit status 4
+ * Other helpers' files (to add when they are done; each is one call):
+ *   ke/mutex.c      after ownership is taken (KiSatisfy/KeWaitForMutexObject
+ *                   return): VfpLockAcquired(VF_LOCK_MUTEX, Mutex, caller);
+ *                   in KeReleaseMutex: VfpLockReleased(VF_LOCK_MUTEX, Mutex, caller)
+ *   ke/spinlock.c   KeAcquireSpinLock.../KeReleaseSpinLock...: the same with
+ *                   VF_LOCK_SPIN; KeReleaseSpinLock at IRQL != DISPATCH:
+ *                   VfpCheckSpinLockRelease(Lock, caller) (0xC4/0x32)
+ *   ex/fastmutex.c  ExAcquireFastMutex.../ExReleaseFastMutex...: VF_LOCK_FAST_MUTEX;
+ *                   VfpCheckFastMutex(Mutex, Acquire, caller) (0x33/0x34)
+ *   ex/resource.c   ExAcquireResource.../ExReleaseResource...: VF_LOCK_RESOURCE
+ *   ke/timer.c, dpc.c, ex/worker.c, io/workitem.c: define the weak queries
+ *                   below (KiTimerPendingInRange...) with strong definitions.
+ *   hal/fault.c     before the 0x7E/0x50 decision for an access violation:
+ *                   VfpSpecialPoolFault(Address, Access, Rip, Uc)
+ */
+#ifndef KM_VF_VF_H
+#define KM_VF_VF_H
+
+#include "km.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* ---- Checks (names for --verifier in parentheses) ---- */
+enum {
+    VF_IRQL = 1u << 0,         /* (irql) DDI IRQL rules, waits at DISPATCH, raise/lower */
+    VF_HANDLES = 1u << 1,      /* (handles) NULL/bad handles, user/kernel handle mix-ups */
+    VF_OBJECTS = 1u << 2,      /* (objects) reference counts going through zero */
+    VF_LEAKS = 1u << 3,        /* (leaks) handles, references, pool, IRQL at unload */
+    VF_PENDING = 1u << 4,      /* (pending) timers, DPCs, work items at unload */
+    VF_LOCKS = 1u << 5,        /* (locks) thread ends holding a lock */
+    VF_DEADLOCK = 1u << 6,     /* (deadlock) lock-order inversions */
+    VF_SPECIAL_POOL = 1u << 7, /* (special_pool) guarded allocations */
+    VF_INIT_WAITED = 1u << 8,  /* (init_waited) re-initialising an object with waiters */
+    VF_ALL = (1u << 9) - 1,
+    /* Everything that cannot fire on correct code and costs nothing on hot
+       paths. Deadlock detection reports lock orders that other means (a gate
+       lock) may make safe; special pool changes memory layout and costs
+       two pages per block; the handle checks stop on a bad handle whose
+       documented STATUS_INVALID_HANDLE a driver may legitimately test for
+       (conformance drivers do): these are opt-in. */
+    VF_DEFAULT = VF_ALL & ~(VF_DEADLOCK | VF_SPECIAL_POOL | VF_HANDLES),
+};
+
+extern _Atomic unsigned VfpFlags;
+
+static inline bool VfpEnabled(unsigned Check)
+{
+    return (atomic_load_explicit(&VfpFlags, memory_order_relaxed) & Check) != 0;
+}
+
+/* "all", "none", "default" or a comma-separated list of names, each
+   optionally prefixed with '-' to remove it from what precedes
+   ("all,-deadlock"). Returns false and writes why into Why on a bad name. */
+bool VfpParseOptions(const char *Text, unsigned *Flags, char *Why, size_t WhyLen);
+/* The names of the checks in Flags, comma-separated ("none" for 0). */
+void VfpFormatFlags(unsigned Flags, char *Buf, size_t Len);
+
+/* ---- Reports (report.c) ---- */
+
+/* One "VERIFIER: ..." line on standard output; counted for the exit status. */
+__attribute__((format(printf, 1, 2))) void VfpReport(const char *Format, ...);
+/* VERIFIER: lines printed so far. */
+unsigned VfpReportCount(void);
+/* Explain in one line, then bug check. Site is the driver's call site. */
+KM_NORETURN void VfpStop(const void *Site, ULONG Code, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR P3,
+                         ULONG_PTR P4, const char *Format, ...)
+    __attribute__((format(printf, 7, 8)));
+/* True when Address lies in a loaded driver image. */
+bool VfpIsDriverAddress(const void *Address);
+/* Site when it is in a driver image, else the innermost driver frame on the
+   stack (the driver's call into kmhost), else Site. */
+const void *VfpDriverSite(const void *Site);
+/* The current thread's IRQL (gs:[0x50]). */
+static inline KIRQL VfpCurrentIrql(void)
+{
+    KIRQL irql;
+    __asm__ volatile("movb %%gs:0x50, %0" : "=q"(irql));
+    return irql;
+}
+
+/* ---- Call-time checks (calls.c) ---- */
+
+/* The DDIs whose IRQL rule VfpCheckIrql enforces. */
+typedef enum VF_DDI {
+    VF_DDI_PS_CREATE_SYSTEM_THREAD, /* PASSIVE_LEVEL: 0xC4/0xE5 */
+    VF_DDI_ZW_CLOSE,                /* PASSIVE_LEVEL (a Zw routine): 0xC4/0xE6 */
+    VF_DDI_OB_REFERENCE_BY_HANDLE,  /* PASSIVE_LEVEL: 0xC4/0xE5 */
+    VF_DDI_KE_SET_EVENT,            /* <= DISPATCH_LEVEL: 0xC4/0x80 */
+} VF_DDI;
+void VfpCheckIrqlSlow(VF_DDI Ddi, const void *Object, const void *Site);
+static inline void VfpCheckIrql(VF_DDI Ddi, KIRQL Irql, const void *Object, const void *Site)
+{
+    if (Irql > PASSIVE_LEVEL && VfpEnabled(VF_IRQL))
+        VfpCheckIrqlSlow(Ddi, Object, Site);
+}
+
+/* KeWaitForMultipleObjects: 0x120 above DISPATCH_LEVEL, 0x121 at DISPATCH
+   with a NULL timeout, 0x122 at DISPATCH with a non-zero one, 0x123 a
+   UserMode wait on an object on the kernel stack. */
+void VfpCheckWaitSlow(ULONG Count, PVOID Object[], KPROCESSOR_MODE WaitMode,
+                      const LARGE_INTEGER *Timeout, const void *Site);
+#define VF_CHECK_WAIT(Irql, Count, Objects, WaitMode, Timeout, Site)                  \
+    do {                                                                              \
+        if (((Irql) >= DISPATCH_LEVEL || (WaitMode) != KernelMode) &&                 \
+            VfpEnabled(VF_IRQL))                                                      \
+            VfpCheckWaitSlow((Count), (Objects), (WaitMode), (Timeout), (Site));      \
+    } while (0)
+
+/* KfRaiseIrql to a lower level (0x30) / KfLowerIrql to a higher one (0x31),
+   or beyond HIGH_LEVEL: stops when the verifier is on, else returns. */
+void VfpCheckRaiseIrql(KIRQL Current, KIRQL New, const void *Site);
+void VfpCheckLowerIrql(KIRQL Current, KIRQL New, const void *Site);
+
+/* ObReferenceObjectByHandle: Status is what the lookup returned. Stops with
+   0xC4/0xF5 (NULL handle), 0x3C (bad handle), 0xF7 (kernel handle with
+   UserMode); called only on failure, so the success path costs nothing. */
+void VfpCheckReferenceByHandleFailed(HANDLE Handle, POBJECT_TYPE Type, KPROCESSOR_MODE Mode,
+                                     NTSTATUS Status, const void *Site);
+/* ZwClose/NtClose of a handle that is not open: 0x93 INVALID_KERNEL_HANDLE
+   (P1 the handle, P2 1) also for values without the kernel bits. */
+void VfpCheckCloseFailed(HANDLE Handle, const void *Site);
+
+/* PsTerminateSystemThread from a thread that is not a system thread. */
+void VfpTerminateNotSystemThread(const void *Site);
+
+/* KeInitializeEvent (and the other Initialize routines) on an object that
+   threads are waiting on. Header is read only when the verifier is on. */
+void VfpCheckInitializeSlow(const DISPATCHER_HEADER *Header, const void *Site);
+static inline void VfpCheckInitialize(const DISPATCHER_HEADER *Header, const void *Site)
+{
+    if (VfpEnabled(VF_INIT_WAITED))
+        VfpCheckInitializeSlow(Header, Site);
+}
+
+/* ---- Objects (refs.c) ---- */
+
+/* A reference taken / dropped at Site (the caller's return address); only
+   sites in driver images are recorded, for the leak report at unload. */
+void VfpObjectReferencedSlow(PVOID Object, const void *Site);
+void VfpObjectDereferencedSlow(PVOID Object, const void *Site);
+static inline void VfpObjectReferenced(PVOID Object, const void *Site)
+{
+    if (VfpEnabled(VF_LEAKS) && VfpIsDriverAddress(Site))
+        VfpObjectReferencedSlow(Object, Site);
+}
+static inline void VfpObjectDereferenced(PVOID Object, const void *Site)
+{
+    if (VfpEnabled(VF_LEAKS) && VfpIsDriverAddress(Site))
+        VfpObjectDereferencedSlow(Object, Site);
+}
+/* The count of Object went from 0 to NewCount (1: a reference, -1: a
+   dereference): 0xC4/0x3F when the verifier checks objects; returns
+   otherwise (the caller then bug checks 0x18 as Windows does). */
+void VfpBadReference(PVOID Object, LONG_PTR NewCount, const void *Site);
+/* The object manager deletes an object: forget it; with VF_OBJECTS keep its
+   memory (PointerCount 0) in a quarantine for a while so that a late
+   reference is caught (0x3F) instead of touching freed memory. Returns true
+   when the verifier keeps the memory (the caller must not free it). */
+bool VfpQuarantineObject(void *Header, size_t Size);
+/* Every object with references that call sites in Image still hold. */
+typedef void (*VFP_REF_VISITOR)(void *Ctx, PVOID Object, LONG_PTR Count, const void *Site);
+void VfpForEachDriverReference(LDR_IMAGE *Image, VFP_REF_VISITOR Visit, void *Ctx);
+
+/* ---- Driver lifetime (unload.c) ---- */
+
+typedef enum VF_ROUTINE { VF_ROUTINE_DRIVER_ENTRY, VF_ROUTINE_DRIVER_UNLOAD } VF_ROUTINE;
+/* In the system thread that ran it, right after the routine returned. */
+void VfpDriverRoutineReturned(VF_ROUTINE Routine, LDR_IMAGE *Image);
+/* Before DriverEntry: records the image for the checks. */
+void VfpDriverLoading(LDR_IMAGE *Image);
+/* After DriverUnload returned and no thread of the driver runs: bug checks
+   0xC7/0xCE for timers, DPCs and work items still pending in the image,
+   then prints a VERIFIER: line per leak. */
+void VfpDriverUnloaded(LDR_IMAGE *Image);
+
+/* Queries the timer/DPC/work-item owners provide (weak: false without them).
+   Each returns true for the first pending item whose routine (or, for a
+   timer, the timer object itself or its DPC routine) lies in
+   [Base, Base+Size), and fills the bug check parameters Windows uses. */
+bool KiTimerPendingInRange(const void *Base, size_t Size, void **Timer, void **Routine);
+bool KiDpcQueuedInRange(const void *Base, size_t Size, void **Dpc, void **Routine);
+bool ExpWorkItemPendingInRange(const void *Base, size_t Size, void **Item, void **Routine);
+
+/* ---- Locks and deadlock detection (locks.c) ---- */
+
+typedef enum VF_LOCK_KIND {
+    VF_LOCK_MUTEX,
+    VF_LOCK_FAST_MUTEX,
+    VF_LOCK_RESOURCE,
+    VF_LOCK_SPIN,
+    VF_LOCK_GUARDED_MUTEX,
+} VF_LOCK_KIND;
+/* The current thread now holds Lock (acquired at Site) / released it. */
+void VfpLockAcquired(VF_LOCK_KIND Kind, const void *Lock, const void *Site);
+void VfpLockReleased(VF_LOCK_KIND Kind, const void *Lock, const void *Site);
+/* The lock's memory is reinitialised or freed: forget its order edges. */
+void VfpLockDeleted(const void *Lock);
+/* A wait returned Status: mutexes it acquired enter the lock order (wait.c). */
+void VfpMutexAcquiredByWait(PVOID Mutex, const void *Site);
+void VfpWaitDoneSlow(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS Status,
+                     const void *Site);
+static inline void VfpWaitDone(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS Status,
+                               const void *Site)
+{
+    if (VfpEnabled(VF_DEADLOCK))
+        VfpWaitDoneSlow(Count, Object, WaitType, Status, Site);
+}
+/* Thread exit (ps/thread.c, before mutants are abandoned): 0xC4/0x100A
+   when the thread still holds a lock it acquired. */
+void VfpThreadExiting(void *Thread);
+/* For unit tests: forget every lock and order edge. */
+void VfpLocksReset(void);
+
+/* ---- Special pool (specialpool.c) ---- */
+
+/* Each block at the end of its own page(s), followed by a PROT_NONE guard
+   page; freed blocks stay PROT_NONE for a while. NULL on failure. */
+void *VfpSpecialPoolAllocate(size_t Size, size_t HeaderSize);
+/* True when P came from the special pool (then it was freed). */
+bool VfpSpecialPoolFree(void *Base);
+/* From the fault handler: if Address is in a freed special pool block or
+   past the end of a live one, bug checks 0xD5 / 0xD6 and does not return. */
+void VfpSpecialPoolFault(ULONG_PTR Address, ULONG_PTR Access, ULONG_PTR Rip, const void *Uc);
+
+#endif
