@@ -22,13 +22,23 @@ build: setup
 run: build
 	@scripts/run-sample.sh $(BUILD)
 
+TSAN_BUILD ?= build-tsan
+
+# Every test under ASan/UBSan, then the dispatcher's (the conformance and
+# stress drivers) under ThreadSanitizer.
 test: setup
 	cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKM_SANITIZE=ON >/dev/null
 	cmake --build $(TEST_BUILD) -j$(JOBS)
 	ctest --test-dir $(TEST_BUILD) --output-on-failure -j$(JOBS)
+	$(MAKE) --no-print-directory tsan
+
+tsan: setup
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKM_TSAN=ON >/dev/null
+	cmake --build $(TSAN_BUILD) -j$(JOBS) --target kmhost drivers
+	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j$(JOBS) -R '^(setup|conf|sample)\.'
 
 bench: build
 	cmake --build $(BUILD) --target bench
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD)
+	rm -rf $(BUILD) $(TEST_BUILD) $(TSAN_BUILD)

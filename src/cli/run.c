@@ -9,7 +9,9 @@
  * Each driver is loaded and its DriverEntry called, in order; they stay
  * loaded for --for seconds (default 0; SIGINT or SIGTERM end the wait
  * early), then are unloaded in reverse order, and kmhost exits: 0 clean,
- * 1 not loaded, 2 usage, 3 bug check (the bug check exits by itself).
+ * 1 not loaded, 2 usage, 3 bug check (the bug check exits by itself), 4 the
+ * verifier printed VERIFIER: lines at unload (--verifier=all|none|LIST:
+ * src/vf/vf.h, docs/verifier.md).
  *
  * A driver's RegistryPath is its service key. For a driver file without a
  * service, kmhost creates a volatile service key (Type, Start, ErrorControl,
@@ -22,6 +24,7 @@
 #include "cm/services.h"
 #include "io/io.h"
 #include "ps/ps.h"
+#include "vf/vf.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -42,7 +45,8 @@ typedef struct KM_RUN_ITEM {
 
 static int KmRunUsage(void)
 {
-    fprintf(stderr, "usage: kmhost run [--for SECONDS] [DRIVER.sys | SERVICE]\n");
+    fprintf(stderr, "usage: kmhost run [--for SECONDS] [--verifier=all|none|default|CHECK,...] "
+                    "[DRIVER.sys | SERVICE]\n");
     return KM_EXIT_USAGE;
 }
 
@@ -148,6 +152,11 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
                    it->Service);
         CmServiceClearRunning(it->Service);
         KmDeleteTemporaryService(it);
+    }
+    if (exit_status == KM_EXIT_OK && VfpReportCount()) { /* verifier */
+        printf("kmhost: the verifier found %u problem%s (VERIFIER: lines above)\n",
+               VfpReportCount(), VfpReportCount() == 1 ? "" : "s");
+        exit_status = KM_EXIT_VERIFIER;
     }
     fflush(stdout);
     return exit_status;
@@ -255,6 +264,15 @@ int KmCliRun(int argc, char **argv)
                         argv[i]);
                 return KM_EXIT_USAGE;
             }
+        } else if (!strncmp(argv[i], "--verifier", 10) && (argv[i][10] == '=' || !argv[i][10])) {
+            const char *list = argv[i][10] ? argv[i] + 11 : i + 1 < argc ? argv[++i] : "";
+            char why[512];
+            unsigned flags;
+            if (!VfpParseOptions(list, &flags, why, sizeof(why))) { /* verifier */
+                fprintf(stderr, "kmhost run: %s\n", why);
+                return KM_EXIT_USAGE;
+            }
+            atomic_store(&VfpFlags, flags);
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "kmhost run: unknown option %s\n", argv[i]);
             return KmRunUsage();

@@ -10,6 +10,7 @@
 #include "io/io.h"
 
 #include "ci/ci.h"
+#include "ex/worker.h"
 #include "ke/ke.h"
 #include "ob/ob.h"
 #include "ps/ps.h"
@@ -203,6 +204,8 @@ bool IoUnloadDriver(KM_DRIVER *Driver)
         return false;
     IOP_CALL call = {Driver, STATUS_UNSUCCESSFUL};
     IopCallInSystemThread(IopDriverUnloadThread, &call);
+    /* Work items the driver queued run to completion before its image goes. */
+    ExpFlushWorkQueues();
 
     /* The lecture's rule: DriverUnload must make every thread of the driver
        end before it returns, or that thread runs unloaded code. Windows

@@ -209,6 +209,17 @@ static void KiUnlinkBlocks(KI_WAIT *w)
     }
 }
 
+/* An alert that arrived after the wait tested Alerted but before it became
+   pending found no wait to end: end it now, once, from the waiter's side. */
+static void KiRecheckAlert(PKTHREAD t, BOOLEAN Alertable, KPROCESSOR_MODE WaitMode)
+{
+    _Atomic BOOLEAN *alerted = &t->Alerted[WaitMode ? UserMode : KernelMode];
+    LONG expected = KI_WAIT_PENDING;
+    if (Alertable && atomic_load(alerted) &&
+        atomic_compare_exchange_strong(&t->WaitStatus, &expected, STATUS_ALERTED))
+        atomic_store(alerted, FALSE);
+}
+
 /* Sleep until the wait's outcome is decided; returns it (or KI_WAIT_RETRY). */
 static LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline)
 {
@@ -296,6 +307,7 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
         b->BlockState = KI_BLOCK_ACTIVE;
         KiInsertTailList(&((DISPATCHER_HEADER *)Object[i])->WaitListHead, &b->WaitListEntry);
     }
+    KiRecheckAlert(t, Alertable, WaitMode);
     KiUnlockAll(&w);
 
     for (;;) {
@@ -355,6 +367,7 @@ NTSTATUS NTAPI KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertabl
     t->WaitMode = WaitMode;
     t->Alertable = Alertable;
     atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
+    KiRecheckAlert(t, Alertable, WaitMode);
     LONG status = KiParkThread(t, &deadline);
     atomic_store(&t->WaitStatus, STATUS_SUCCESS);
     return status == STATUS_TIMEOUT ? STATUS_SUCCESS : status;

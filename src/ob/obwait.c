@@ -27,7 +27,8 @@ KM_EXPORT(NtWaitForSingleObject);
 
 /* WaitType is WaitAllObject (0) or WaitAnyObject (1), the same values as
    WaitAll and WaitAny; more than MAXIMUM_WAIT_OBJECTS handles is
-   STATUS_INVALID_PARAMETER_1, another wait type STATUS_INVALID_PARAMETER_3. */
+   STATUS_INVALID_PARAMETER_1, another wait type STATUS_INVALID_PARAMETER_3,
+   a handle listed twice in a WaitAll STATUS_INVALID_PARAMETER_MIX. */
 NTSTATUS NTAPI ZwWaitForMultipleObjects(ULONG Count, HANDLE Handles[], WAIT_TYPE WaitType,
                                         BOOLEAN Alertable, PLARGE_INTEGER Timeout)
 {
@@ -41,6 +42,13 @@ NTSTATUS NTAPI ZwWaitForMultipleObjects(ULONG Count, HANDLE Handles[], WAIT_TYPE
         return STATUS_INVALID_PARAMETER_1;
     if (WaitType != WaitAll && WaitType != WaitAny)
         return STATUS_INVALID_PARAMETER_3;
+    /* One object twice in a WaitAll could never be satisfied atomically. */
+    if (WaitType == WaitAll) {
+        for (ULONG i = 0; i < Count; i++)
+            for (ULONG j = 0; j < i; j++)
+                if (Handles[i] == Handles[j])
+                    return STATUS_INVALID_PARAMETER_MIX;
+    }
     for (n = 0; n < Count; n++) {
         status = ObReferenceObjectByHandle(Handles[n], SYNCHRONIZE, NULL, mode, &objects[n], NULL);
         if (!NT_SUCCESS(status))

@@ -108,9 +108,10 @@ size_t KdGetRecentOutput(char *Buf, size_t Len)
         unsigned seq = __atomic_load_n(&Kdp_ring[slot].Seq, __ATOMIC_ACQUIRE);
         size_t len = 0;
         while (len < KDP_RING_WIDTH - 1 &&
-               (line[len] = __atomic_load_n(&Kdp_ring[slot].Text[len], __ATOMIC_RELAXED)))
+               (line[len] = __atomic_load_n(&Kdp_ring[slot].Text[len], __ATOMIC_ACQUIRE)))
             len++;
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        /* Acquire loads of the text keep the re-read of Seq after them (a
+           fence would too, but ThreadSanitizer does not model fences). */
         if ((seq & 1) || seq != __atomic_load_n(&Kdp_ring[slot].Seq, __ATOMIC_RELAXED))
             continue; /* being rewritten: a newer line is taking the slot */
         for (size_t i = 0; i < len && out + 1 < Len; i++)
