@@ -27,6 +27,14 @@
 /* Pool tag: the bytes read "KmTh" in a pool dump. */
 #define KTH_TAG ((ULONG)'K' | (ULONG)'m' << 8 | (ULONG)'T' << 16 | (ULONG)'h' << 24)
 #define KTH_DEFAULT_THREADS 4
+#define KTH_MIN_THREADS 1
+#define KTH_MAX_THREADS 64
+
+/* WDK 8 and later define these in wdm.h; mingw-w64's does not. */
+#ifndef RTL_QUERY_REGISTRY_TYPECHECK
+#define RTL_QUERY_REGISTRY_TYPECHECK 0x00000100
+#define RTL_QUERY_REGISTRY_TYPECHECK_SHIFT 24
+#endif
 
 /* Relative timeouts are negative, in 100 ns units. */
 #define KTH_TICK_INTERVAL (-200LL * 10 * 1000) /* 200 ms */
@@ -157,14 +165,58 @@ static NTSTATUS KthStartWorker(PKTH_WORKER w)
 }
 
 /*
- * TODO(issue "kthreads: ThreadCount from the service key"): read
- * RegistryPath\Parameters\ThreadCount (REG_DWORD, 1..64) with
- * RtlQueryRegistryValues, falling back to KTH_DEFAULT_THREADS.
+ * Reads RegistryPath\Parameters\ThreadCount (REG_DWORD, 1..64); a missing
+ * key or value, a value of another type, or one out of range gives
+ * KTH_DEFAULT_THREADS.
+ *
+ * RTL_QUERY_REGISTRY_DIRECT stores the value straight into our ULONG. With
+ * DIRECT a driver must also set RTL_QUERY_REGISTRY_TYPECHECK (Microsoft's
+ * 2014 security fix): the expected type goes in DefaultType's high byte, and
+ * a value of another type is refused (STATUS_OBJECT_TYPE_MISMATCH) instead
+ * of being written, whatever its size, over our 4 bytes.
+ * RTL_REGISTRY_OPTIONAL: having no Parameters key is not an error.
  */
 static ULONG KthReadThreadCount(PUNICODE_STRING RegistryPath)
 {
-    UNREFERENCED_PARAMETER(RegistryPath);
-    return KTH_DEFAULT_THREADS;
+    static const WCHAR parameters[] = L"\\Parameters";
+    RTL_QUERY_REGISTRY_TABLE table[2];
+    ULONG count = KTH_DEFAULT_THREADS;
+    ULONG fallback = KTH_DEFAULT_THREADS;
+    PWCHAR path;
+    NTSTATUS status;
+
+    /* Path is NUL-terminated; RegistryPath is a counted string. */
+    path = ExAllocatePool2(POOL_FLAG_PAGED, RegistryPath->Length + sizeof(parameters), KTH_TAG);
+    if (path == NULL)
+        return KTH_DEFAULT_THREADS;
+    RtlCopyMemory(path, RegistryPath->Buffer, RegistryPath->Length);
+    RtlCopyMemory((PUCHAR)path + RegistryPath->Length, parameters, sizeof(parameters));
+
+    /* The table ends with an all-zero entry. */
+    RtlZeroMemory(table, sizeof(table));
+    table[0].Flags = RTL_QUERY_REGISTRY_DIRECT | RTL_QUERY_REGISTRY_TYPECHECK;
+    table[0].Name = L"ThreadCount";
+    table[0].EntryContext = &count;
+    table[0].DefaultType = (REG_DWORD << RTL_QUERY_REGISTRY_TYPECHECK_SHIFT) | REG_DWORD;
+    table[0].DefaultData = &fallback;
+    table[0].DefaultLength = sizeof(fallback);
+
+    status = RtlQueryRegistryValues(RTL_REGISTRY_ABSOLUTE | RTL_REGISTRY_OPTIONAL, path, table,
+                                    NULL, NULL);
+    ExFreePoolWithTag(path, KTH_TAG);
+    if (!NT_SUCCESS(status)) {
+        DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_WARNING_LEVEL,
+                   "kthreads: Parameters\\ThreadCount unreadable (0x%08lX); using %lu\n",
+                   (ULONG)status, (ULONG)KTH_DEFAULT_THREADS);
+        return KTH_DEFAULT_THREADS;
+    }
+    if (count < KTH_MIN_THREADS || count > KTH_MAX_THREADS) {
+        DbgPrintEx(DPFLTR_IHVDRIVER_ID, DPFLTR_WARNING_LEVEL,
+                   "kthreads: ThreadCount %lu is outside %lu..%lu; using %lu\n", count,
+                   (ULONG)KTH_MIN_THREADS, (ULONG)KTH_MAX_THREADS, (ULONG)KTH_DEFAULT_THREADS);
+        return KTH_DEFAULT_THREADS;
+    }
+    return count;
 }
 
 static VOID NTAPI KthUnload(PDRIVER_OBJECT DriverObject)

@@ -14,9 +14,12 @@
  * src/vf/vf.h, docs/verifier.md).
  *
  * A driver's RegistryPath is its service key. For a driver file without a
- * service, kmhost creates a volatile service key (Type, Start, ErrorControl,
+ * service, kmhost creates the service key (Type, Start, ErrorControl,
  * ImagePath), as the service control manager would have, and deletes it when
- * the run ends. While a service runs its pid is recorded, so that another
+ * the run ends. The key is not volatile: a driver may create non-volatile
+ * subkeys under its service key, which Windows refuses under a volatile key.
+ * It carries a value KmhostTemporary, so that a key left by a run that ended
+ * in a bug check is still recognised as temporary by the next run. While a service runs its pid is recorded, so that another
  * kmhost process can sc query and sc stop it.
  */
 #include "cli.h"
@@ -35,6 +38,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#define KM_TEMPORARY_VALUE "KmhostTemporary"
 
 typedef struct KM_RUN_ITEM {
     char Service[256];
@@ -81,12 +86,14 @@ static void KmCreateTemporaryService(KM_RUN_ITEM *Item)
     CmServiceKeyPath(Item->Service, path, sizeof(path));
     if (!NT_SUCCESS(CmStoreDefault(&store)))
         return; /* the driver still runs; its registry reads will find nothing */
-    if (!NT_SUCCESS(CmCreateKey(store, 0, path, REG_OPTION_VOLATILE | CM_CREATE_INTERMEDIATE,
-                                &key, &disposition)))
+    ULONG temporary = 0;
+    if (!NT_SUCCESS(CmCreateKey(store, 0, path, CM_CREATE_INTERMEDIATE, &key, &disposition)))
         return;
-    if (disposition != REG_CREATED_NEW_KEY)
-        return; /* a service of that name exists: it is the driver's key */
+    if (disposition != REG_CREATED_NEW_KEY &&
+        !NT_SUCCESS(CmQueryValueDword(store, key, KM_TEMPORARY_VALUE, &temporary)))
+        return; /* a configured service of that name: it is the driver's key */
     Item->TemporaryKey = true;
+    CmSetValueDword(store, key, KM_TEMPORARY_VALUE, 1);
     CmSetValueDword(store, key, "Type", SERVICE_KERNEL_DRIVER);
     CmSetValueDword(store, key, "Start", SERVICE_DEMAND_START);
     CmSetValueDword(store, key, "ErrorControl", SERVICE_ERROR_NORMAL);
@@ -195,6 +202,7 @@ int KmServiceStart(const char *Name, double ForSeconds)
     if (rc != KM_EXIT_OK)
         return rc;
     KmBlockStopSignals();
+    atomic_store(&VfpFlags, VF_DEFAULT); /* verifier */
     return KmHostDrivers(&item, 1, ForSeconds > 0 ? ForSeconds : -1);
 }
 
@@ -251,6 +259,8 @@ int KmCliRun(int argc, char **argv)
 {
     double seconds = 0;
     const char *target = NULL;
+
+    atomic_store(&VfpFlags, VF_DEFAULT); /* verifier */
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--for")) {

@@ -76,8 +76,8 @@ NTSTATUS CmpUtf16ToName(const WCHAR *Name, size_t Chars, char **Utf8);
  * STATUS_OBJECT_PATH_NOT_FOUND (no such object directory), STATUS_KEY_DELETED
  * (Root was deleted), and the store's.
  */
-NTSTATUS CmpResolveKey(CM_KEY_ID Root, const WCHAR *Name, size_t Chars, bool Create,
-                       ULONG Options, CM_KEY_ID *Key, ULONG *Disposition);
+NTSTATUS CmpResolveKey(CM_KEY_ID Root, const WCHAR *Name, size_t Chars, bool Create, ULONG Options,
+                       CM_KEY_ID *Key, ULONG *Disposition);
 
 /* Opens a handle to key Id (ObpInsertHandle; Attributes OBJ_KERNEL_HANDLE,
    OBJ_INHERIT). Creator: the driver's call site, for leak reports. */

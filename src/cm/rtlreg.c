@@ -85,7 +85,8 @@ _Static_assert(offsetof(RTL_QUERY_REGISTRY_TABLE, DefaultType) == 32, "DefaultTy
 static const char *const RtlpRelativeRoots[RTL_REGISTRY_MAXIMUM] = {
     [RTL_REGISTRY_SERVICES] = "\\Registry\\Machine\\System\\CurrentControlSet\\Services",
     [RTL_REGISTRY_CONTROL] = "\\Registry\\Machine\\System\\CurrentControlSet\\Control",
-    [RTL_REGISTRY_WINDOWS_NT] = "\\Registry\\Machine\\Software\\Microsoft\\Windows NT\\CurrentVersion",
+    [RTL_REGISTRY_WINDOWS_NT] =
+        "\\Registry\\Machine\\Software\\Microsoft\\Windows NT\\CurrentVersion",
     [RTL_REGISTRY_DEVICEMAP] = "\\Registry\\Machine\\Hardware\\DeviceMap",
     [RTL_REGISTRY_USER] = "\\Registry\\User\\.Default",
 };
@@ -205,8 +206,8 @@ static WCHAR *RtlpExpand(const WCHAR *Src, size_t Chars, const WCHAR *Env, ULONG
             while (j < Chars && Src[j] != '%')
                 j++;
             size_t vlen;
-            const WCHAR *v = j < Chars && j > i + 1 ? RtlpLookupEnv(Env, Src + i + 1, j - i - 1, &vlen)
-                                                    : NULL;
+            const WCHAR *v =
+                j < Chars && j > i + 1 ? RtlpLookupEnv(Env, Src + i + 1, j - i - 1, &vlen) : NULL;
             if (v) {
                 piece = v;
                 len = vlen;
@@ -254,8 +255,8 @@ static NTSTATUS RtlpReportOne(const RTLP_QUERY *Q, PRTL_QUERY_REGISTRY_TABLE E, 
 }
 
 /* Reports a value (Data has two zero bytes after Len, so strings end). */
-static NTSTATUS RtlpReport(const RTLP_QUERY *Q, PRTL_QUERY_REGISTRY_TABLE E, PWSTR Name,
-                           ULONG Type, const uint8_t *Data, ULONG Len)
+static NTSTATUS RtlpReport(const RTLP_QUERY *Q, PRTL_QUERY_REGISTRY_TABLE E, PWSTR Name, ULONG Type,
+                           const uint8_t *Data, ULONG Len)
 {
     if ((E->Flags & (RTL_QUERY_REGISTRY_DIRECT | RTL_QUERY_REGISTRY_TYPECHECK)) ==
             (RTL_QUERY_REGISTRY_DIRECT | RTL_QUERY_REGISTRY_TYPECHECK) &&
@@ -480,8 +481,7 @@ NTSTATUS NTAPI RtlWriteRegistryValue(ULONG RelativeTo, PCWSTR Path, PCWSTR Value
                                      ULONG ValueType, PVOID ValueData, ULONG ValueLength)
 {
     if (!ValueData && ValueLength) {
-        CmpReport("RtlWriteRegistryValue", "ValueData is NULL but ValueLength is %u",
-                  ValueLength);
+        CmpReport("RtlWriteRegistryValue", "ValueData is NULL but ValueLength is %u", ValueLength);
         return STATUS_ACCESS_VIOLATION;
     }
     CM_STORE *store;
@@ -491,7 +491,7 @@ NTSTATUS NTAPI RtlWriteRegistryValue(ULONG RelativeTo, PCWSTR Path, PCWSTR Value
         s = RtlpOpenKey(RelativeTo, Path, true, &key);
     char *name = NULL;
     if (NT_SUCCESS(s))
-        s = CmpUtf16ToName(ValueName ? ValueName : (PCWSTR) u"",
+        s = CmpUtf16ToName(ValueName ? ValueName : (PCWSTR)u"",
                            ValueName ? RtlpWideLength(ValueName) : 0, &name);
     if (NT_SUCCESS(s))
         s = CmSetValue(store, key, name, ValueType, ValueData, ValueLength);
@@ -509,7 +509,7 @@ NTSTATUS NTAPI RtlDeleteRegistryValue(ULONG RelativeTo, PCWSTR Path, PCWSTR Valu
         s = RtlpOpenKey(RelativeTo, Path, false, &key);
     char *name = NULL;
     if (NT_SUCCESS(s))
-        s = CmpUtf16ToName(ValueName ? ValueName : (PCWSTR) u"",
+        s = CmpUtf16ToName(ValueName ? ValueName : (PCWSTR)u"",
                            ValueName ? RtlpWideLength(ValueName) : 0, &name);
     if (NT_SUCCESS(s))
         s = CmDeleteValue(store, key, name);

@@ -47,11 +47,11 @@ typedef enum {
 } KEY_INFORMATION_CLASS;
 
 /* Fixed parts (offsets of the variable member) of the wdm.h/ntddk.h layouts. */
-#define CMP_KEY_BASIC_FIXED 16  /* LastWriteTime, TitleIndex, NameLength | Name */
-#define CMP_KEY_NODE_FIXED 24   /* + ClassOffset, ClassLength | Name */
-#define CMP_KEY_FULL_FIXED 44   /* LastWriteTime ... MaxValueDataLen | Class */
-#define CMP_KEY_NAME_FIXED 4    /* NameLength | Name */
-#define CMP_KEY_CACHED_SIZE 40  /* KEY_CACHED_INFORMATION: no variable part */
+#define CMP_KEY_BASIC_FIXED 16   /* LastWriteTime, TitleIndex, NameLength | Name */
+#define CMP_KEY_NODE_FIXED 24    /* + ClassOffset, ClassLength | Name */
+#define CMP_KEY_FULL_FIXED 44    /* LastWriteTime ... MaxValueDataLen | Class */
+#define CMP_KEY_NAME_FIXED 4     /* NameLength | Name */
+#define CMP_KEY_CACHED_SIZE 40   /* KEY_CACHED_INFORMATION: no variable part */
 #define CMP_NO_CLASS 0xFFFFFFFFu /* ClassOffset of a key without a class */
 
 static void CmpDeleteKeyBody(PVOID Body)
@@ -182,8 +182,8 @@ static bool CmpEqualsAscii(const WCHAR *s, size_t n, const char *Ascii)
     return true;
 }
 
-NTSTATUS CmpResolveKey(CM_KEY_ID Root, const WCHAR *Name, size_t Chars, bool Create,
-                       ULONG Options, CM_KEY_ID *Key, ULONG *Disposition)
+NTSTATUS CmpResolveKey(CM_KEY_ID Root, const WCHAR *Name, size_t Chars, bool Create, ULONG Options,
+                       CM_KEY_ID *Key, ULONG *Disposition)
 {
     size_t i = 0;
     if (Root == 0) {
@@ -393,8 +393,8 @@ NTSTATUS NTAPI NtCreateKey(PHANDLE KeyHandle, ACCESS_MASK DesiredAccess,
                            POBJECT_ATTRIBUTES ObjectAttributes, ULONG TitleIndex,
                            PUNICODE_STRING Class, ULONG CreateOptions, PULONG Disposition)
 {
-    return ZwCreateKey(KeyHandle, DesiredAccess, ObjectAttributes, TitleIndex, Class,
-                       CreateOptions, Disposition);
+    return ZwCreateKey(KeyHandle, DesiredAccess, ObjectAttributes, TitleIndex, Class, CreateOptions,
+                       Disposition);
 }
 KM_EXPORT(NtCreateKey);
 
@@ -417,8 +417,10 @@ NTSTATUS NTAPI ZwOpenKeyEx(PHANDLE KeyHandle, ACCESS_MASK DesiredAccess,
                            POBJECT_ATTRIBUTES ObjectAttributes, ULONG OpenOptions)
 {
     if (OpenOptions & ~(ULONG)(REG_OPTION_OPEN_LINK | REG_OPTION_BACKUP_RESTORE)) {
-        CmpReport("ZwOpenKeyEx", "OpenOptions 0x%x: only REG_OPTION_OPEN_LINK and "
-                                 "REG_OPTION_BACKUP_RESTORE are defined", OpenOptions);
+        CmpReport("ZwOpenKeyEx",
+                  "OpenOptions 0x%x: only REG_OPTION_OPEN_LINK and "
+                  "REG_OPTION_BACKUP_RESTORE are defined",
+                  OpenOptions);
         return STATUS_INVALID_PARAMETER;
     }
     return CmpOpenOrCreate("ZwOpenKeyEx", KeyHandle, DesiredAccess, ObjectAttributes, false, 0,
@@ -469,13 +471,11 @@ static NTSTATUS CmpKeyInformation(ULONG Class, const CM_KEY_INFO *Info, const WC
     switch (Class) {
     case KeyBasicInformation:
         CmpPut32(f + 12, NameBytes);
-        return CmpReturnInfo(Buffer, Length, ResultLength, f, CMP_KEY_BASIC_FIXED, Name,
-                             NameBytes);
+        return CmpReturnInfo(Buffer, Length, ResultLength, f, CMP_KEY_BASIC_FIXED, Name, NameBytes);
     case KeyNodeInformation:
         CmpPut32(f + 12, CMP_NO_CLASS);
         CmpPut32(f + 20, NameBytes);
-        return CmpReturnInfo(Buffer, Length, ResultLength, f, CMP_KEY_NODE_FIXED, Name,
-                             NameBytes);
+        return CmpReturnInfo(Buffer, Length, ResultLength, f, CMP_KEY_NODE_FIXED, Name, NameBytes);
     case KeyFullInformation:
         CmpPut32(f + 12, CMP_NO_CLASS);
         CmpPut32(f + 20, Info->SubKeys);
@@ -525,7 +525,8 @@ NTSTATUS NTAPI ZwQueryKey(HANDLE KeyHandle, ULONG KeyInformationClass, PVOID Key
     NTSTATUS s = CmpCheckInfoArgs("ZwQueryKey", KeyInformation, Length, ResultLength);
     if (!NT_SUCCESS(s))
         return s;
-    if (KeyInformationClass > KeyHandleTagsInformation || KeyInformationClass == KeyFlagsInformation)
+    if (KeyInformationClass > KeyHandleTagsInformation ||
+        KeyInformationClass == KeyFlagsInformation)
         return STATUS_INVALID_PARAMETER;
     CM_KEY_BODY *key;
     s = CmpReferenceKey(KeyHandle, &key);
@@ -587,8 +588,8 @@ NTSTATUS NTAPI ZwEnumerateKey(HANDLE KeyHandle, ULONG Index, ULONG KeyInformatio
         WCHAR *w = units >= 0 ? malloc(((size_t)units + 1) * sizeof(WCHAR)) : NULL;
         if (w) {
             CmUtf8ToUtf16(name, w, (size_t)units + 1);
-            s = CmpKeyInformation(KeyInformationClass, &info, w, (ULONG)units * sizeof(WCHAR),
-                                  NULL, 0, KeyInformation, Length, ResultLength);
+            s = CmpKeyInformation(KeyInformationClass, &info, w, (ULONG)units * sizeof(WCHAR), NULL,
+                                  0, KeyInformation, Length, ResultLength);
             free(w);
         } else {
             s = STATUS_INSUFFICIENT_RESOURCES;

@@ -57,8 +57,8 @@ static bool CmpCopySome(uint8_t *Dst, ULONG Room, const void *Src, ULONG Len)
 }
 
 /* Formats one value record for the routines above. */
-static NTSTATUS CmpValueInformation(ULONG Class, const CM_VALUE *Value, uint8_t *Buf,
-                                    ULONG Length, PULONG ResultLength)
+static NTSTATUS CmpValueInformation(ULONG Class, const CM_VALUE *Value, uint8_t *Buf, ULONG Length,
+                                    PULONG ResultLength)
 {
     long units = CmUtf8ToUtf16(Value->Name, NULL, 0);
     if (units < 0)
@@ -81,8 +81,8 @@ static NTSTATUS CmpValueInformation(ULONG Class, const CM_VALUE *Value, uint8_t 
         CmpPut32(Buf, 0);
         CmpPut32(Buf + 4, Value->Type);
         CmpPut32(Buf + 8, nameLen);
-        if (!CmpCopySome(Buf + CMP_VALUE_BASIC_FIXED, (Length - CMP_VALUE_BASIC_FIXED) & ~1u,
-                         name, nameLen))
+        if (!CmpCopySome(Buf + CMP_VALUE_BASIC_FIXED, (Length - CMP_VALUE_BASIC_FIXED) & ~1u, name,
+                         nameLen))
             s = STATUS_BUFFER_OVERFLOW;
         break;
     case KeyValueFullInformation:
@@ -140,8 +140,8 @@ static NTSTATUS CmpValueInformation(ULONG Class, const CM_VALUE *Value, uint8_t 
     return s;
 }
 
-static NTSTATUS CmpCheckValueInfoArgs(const char *Routine, ULONG Class, PVOID Buffer,
-                                      ULONG Length, PULONG ResultLength)
+static NTSTATUS CmpCheckValueInfoArgs(const char *Routine, ULONG Class, PVOID Buffer, ULONG Length,
+                                      PULONG ResultLength)
 {
     if (!ResultLength) {
         CmpReport(Routine, "ResultLength is NULL");

@@ -29,6 +29,7 @@
  * fail, for robustness tests; KMHOST_POOL_FAIL_SEED seeds the choice.
  */
 #include "ex/ex.h"
+#include "vf/vf.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -135,8 +136,9 @@ PVOID ExpAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, BOOLE
         lead = align = EXP_PAGE_SIZE;
     if (NumberOfBytes > ((size_t)1 << 46) || Exp_inject_failure())
         return NULL;
-    void *base = NULL;
-    if (posix_memalign(&base, align, lead + NumberOfBytes))
+    void *base = VfpEnabled(VF_SPECIAL_POOL) ? VfpSpecialPoolAllocate(lead + NumberOfBytes, align)
+                                             : NULL; /* verifier: guarded block */
+    if (!base && posix_memalign(&base, align, lead + NumberOfBytes))
         return NULL;
     uint8_t *user = (uint8_t *)base + lead;
     EXP_HEADER *h = (EXP_HEADER *)user - 1;
@@ -198,7 +200,8 @@ VOID ExpFreePool(PVOID P, ULONG Tag, void *Caller)
     h->Magic = EXP_MAGIC_FREE;
     void *base = h->Base;
     pthread_mutex_unlock(&Exp_lock);
-    free(base);
+    if (!VfpSpecialPoolFree(base)) /* verifier: a guarded block stays unmapped */
+        free(base);
 }
 
 KM_NORETURN void ExpRaiseStatus(NTSTATUS Status, void *Caller)

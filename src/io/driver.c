@@ -11,6 +11,7 @@
 
 #include "ci/ci.h"
 #include "ex/worker.h"
+#include "ke/dpc.h"
 #include "ke/ke.h"
 #include "ob/ob.h"
 #include "ps/ps.h"
@@ -225,6 +226,10 @@ bool IoUnloadDriver(KM_DRIVER *Driver)
         KeBugCheckEx(0xCE /* DRIVER_UNLOADED_WITHOUT_CANCELLING_PENDING_OPERATIONS */,
                      (ULONG_PTR)running.Found->StartRoutine, 8, (ULONG_PTR)running.Found, 0);
     }
+    /* A timer still set or a DPC still queued in the image would run
+       unloaded code: bug check 0xC7 TIMER_OR_DPC_INVALID, as Windows does
+       when it finds one in freed memory. */
+    KiCheckTimersAndDpcs(Driver->Image->Base, Driver->Image->Base + Driver->Image->Size);
     VfpDriverUnloaded(Driver->Image); /* verifier: pending timers/DPCs, leaks */
     ObfDereferenceObject(d);
     free(Driver->RegistryPath.Buffer);

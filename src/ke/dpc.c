@@ -15,12 +15,15 @@
  *    the queue's Lock, and DpcData is cleared before the routine is called,
  *    so a routine may queue its own DPC again.
  *  - Queue locks are never held while a DPC routine runs, and nothing that
- *    traps runs while one is held: so a DPC queue can be drained from the
- *    SIGSEGV handler that emulates `mov cr8, reg` (the handler runs on the
- *    thread's alternate stack with SA_NODEFER, and the DPCs it runs may trap
- *    again). This is the chosen design: DPCs run inside the handler rather
- *    than being deferred, since the driver expects them to have run when its
- *    inline KeLowerIrql completes.
+ *    traps runs while one is held, so the queues may be used from the
+ *    SIGSEGV handler that emulates `mov cr8, reg`. That handler does not run
+ *    DPCs itself (driver code inside a signal handler that traps again is
+ *    more than ThreadSanitizer's runtime supports): it puts a marker DPC at
+ *    the tail of its processor's queue, wakes the DPC thread and waits until
+ *    the marker ran, so the driver's inline KeLowerIrql still returns after
+ *    its DPCs ran, on the DPC thread of the same processor number. A
+ *    lowering outside a signal handler (KfLowerIrql, patched code) runs the
+ *    DPCs on the lowering thread.
  *  - Started counts the DPCs taken off a queue, Finished those whose routine
  *    returned; a thread that drained its processor's queue on lowering also
  *    waits until Finished reaches the Started it read, so every DPC queued
@@ -39,6 +42,7 @@
 #include "ps/ps.h"
 
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #define IRQL_UNEXPECTED_VALUE 0xC8
@@ -256,6 +260,34 @@ void KiEnsureDpcSystem(void)
     atomic_store_explicit(&KipInitState, 2, memory_order_release);
 }
 
+static VOID NTAPI KipFlushMarker(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2);
+
+/* True inside a signal handler on this thread's alternate stack: the trap
+   handler that emulates `mov cr8, reg`. Signal-safe. */
+static bool KipOnSignalStack(void)
+{
+    stack_t ss;
+    return sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
+}
+
+/* From the trap handler: the processor's DPC thread runs what is queued up
+   to a marker put at the tail now, while this thread waits. */
+static void KipHandOver(KI_DPC_QUEUE *q)
+{
+    static const KI_DEADLINE forever = {.Infinite = true};
+    _Atomic LONG remaining = 1;
+    KDPC marker = {0};
+
+    marker.Type = KI_DPC_OBJECT;
+    marker.Importance = KI_LOW_IMPORTANCE;
+    marker.DeferredRoutine = (PVOID)KipFlushMarker;
+    marker.DeferredContext = (PVOID)&remaining;
+    KiInsertQueueDpc(&marker, q->Number, NULL, NULL);
+    KipWake(q);
+    while (atomic_load(&remaining) != 0)
+        KiFutexWait(&remaining, 1, &forever);
+}
+
 /*
  * The HAL calls this after every lowering of the IRQL (KfLowerIrql and the
  * emulated `mov cr8, reg`, possibly inside its SIGSEGV handler).
@@ -280,8 +312,11 @@ void KiIrqlLowered(KIRQL Old, KIRQL New)
        queueing woke the DPC thread. */
     if (atomic_load(&q->Queued) == 0 && atomic_load(&q->Finished) == atomic_load(&q->Started))
         return;
-    while (KipRunOne(q, New))
-        ;
+    if (KipOnSignalStack())
+        KipHandOver(q);
+    else
+        while (KipRunOne(q, New))
+            ;
     KipWaitInFlight(q);
 }
 

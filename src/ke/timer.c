@@ -110,7 +110,7 @@ BOOLEAN NTAPI KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PK
     if (was)
         KipUnlinkTimer(Timer);
     KiLockObject(&Timer->Header);
-    Timer->Header.SignalState = 0;
+    __atomic_store_n(&Timer->Header.SignalState, 0, __ATOMIC_RELAXED);
     KiUnlockObject(&Timer->Header);
     Timer->Dpc = Dpc;
     Timer->Period = Period > 0 ? Period : 0;
@@ -148,7 +148,9 @@ BOOLEAN NTAPI KeSetCoalescableTimer(PKTIMER Timer, LARGE_INTEGER DueTime, ULONG 
 }
 KM_EXPORT(KeSetCoalescableTimer);
 
-/* Documented: TRUE if the timer was in the queue; the signal state stays. */
+/* Documented: TRUE if the timer was in the queue; the signal state stays.
+   The object lock is taken too, so an expiry that is still signalling the
+   timer is done with it when KeCancelTimer returns: then it may be freed. */
 BOOLEAN NTAPI KeCancelTimer(PKTIMER Timer)
 {
     KiAcquireLockWord(&KipTimerLock);
@@ -156,6 +158,8 @@ BOOLEAN NTAPI KeCancelTimer(PKTIMER Timer)
     if (was)
         KipUnlinkTimer(Timer);
     KiReleaseLockWord(&KipTimerLock);
+    KiLockObject(&Timer->Header);
+    KiUnlockObject(&Timer->Header);
     return was;
 }
 KM_EXPORT(KeCancelTimer);
@@ -166,7 +170,11 @@ BOOLEAN NTAPI KeReadStateTimer(PKTIMER Timer)
 }
 KM_EXPORT(KeReadStateTimer);
 
-/* With KipTimerLock held: the timer is due now. */
+/*
+ * With KipTimerLock held: the timer is due now. As on Windows, the timer is
+ * signalled before its DPC is queued, and nothing touches the timer after
+ * its object lock is dropped: a waiter it releases may free it then.
+ */
 static void KipExpireTimer(PKTIMER Timer, bool Relative, ULONGLONG Now, ULONGLONG SystemTime)
 {
     KipUnlinkTimer(Timer);
@@ -178,18 +186,20 @@ static void KipExpireTimer(PKTIMER Timer, bool Relative, ULONGLONG Now, ULONGLON
         Timer->DueTime = next > Now ? next : Now + period;
         KipLinkTimer(&KipRelativeTimers, Timer);
     }
+    PKDPC dpc = Timer->Dpc;
+    ULONG processor = Timer->Processor;
     KiLockObject(&Timer->Header);
-    Timer->Header.SignalState = 1;
+    __atomic_store_n(&Timer->Header.SignalState, 1, __ATOMIC_RELAXED);
     KiWaitTest(&Timer->Header);
     KiUnlockObject(&Timer->Header);
-    PKDPC dpc = Timer->Dpc;
     if (dpc) {
         USHORT number = dpc->Number;
-        ULONG processor =
-            number >= KI_DPC_TARGETED ? (ULONG)(number - KI_DPC_TARGETED) : Timer->Processor;
+        if (number >= KI_DPC_TARGETED)
+            processor = (ULONG)(number - KI_DPC_TARGETED);
         if (processor >= HalpProcessorCount())
             processor = 0;
-        /* Windows passes the expiry's system time, low then high part. */
+        /* The DPC's arguments are documented as unused for timer DPCs;
+           Windows passes the expiry's system time, low then high part. */
         KiInsertQueueDpc(dpc, processor, (PVOID)(ULONG_PTR)(ULONG)SystemTime,
                          (PVOID)(ULONG_PTR)(ULONG)(SystemTime >> 32));
     }

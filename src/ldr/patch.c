@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LDRP_DEFAULT_USE_INTERRUPT_REQUEST 1
+
 typedef struct LDRP_RUNTIME_FUNCTION {
     uint32_t BeginAddress;
     uint32_t EndAddress;
@@ -20,7 +22,7 @@ typedef struct LDRP_RUNTIME_FUNCTION {
 } LDRP_RUNTIME_FUNCTION;
 
 static int LdrpEnabled = -1; /* -1: not decided, read KMHOST_PATCH */
-static int LdrpUseInterruptRequest;
+static int LdrpUseInterruptRequest = -1; /* -1: not decided, read KMHOST_PATCH_IRQL */
 
 void LdrpPatchSetEnabled(BOOLEAN Enabled)
 {
@@ -45,7 +47,17 @@ BOOLEAN LdrpPatchEnabled(void)
 
 BOOLEAN LdrpPatchUsesInterruptRequest(void)
 {
-    return __atomic_load_n(&LdrpUseInterruptRequest, __ATOMIC_RELAXED) != 0;
+    int on = __atomic_load_n(&LdrpUseInterruptRequest, __ATOMIC_RELAXED);
+    if (on < 0) {
+        const char *env = getenv("KMHOST_PATCH_IRQL");
+        on = LDRP_DEFAULT_USE_INTERRUPT_REQUEST;
+        if (env && strcmp(env, "always") == 0)
+            on = 0;
+        else if (env && strcmp(env, "request") == 0)
+            on = 1;
+        __atomic_store_n(&LdrpUseInterruptRequest, on, __ATOMIC_RELAXED);
+    }
+    return on != 0;
 }
 
 /* The function starts in [Rva, Rva + Size), as offsets from Rva. */

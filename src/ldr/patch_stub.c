@@ -370,7 +370,8 @@ BOOLEAN LdrpPatchCr8(LDRP_STUBS *Stubs, uint8_t *At, ULONG Length, BOOLEAN Write
         return FALSE;
     if (Length == 4 && At + 4 >= Limit)
         return FALSE; /* no byte to pun with */
-    if (!LdrpBuildStub(&a, 0, At, Length, Write, reg, UseInterruptRequest))
+    /* Sized at the site itself, where every target is in reach. */
+    if (!LdrpBuildStub(&a, (ULONG64)(uintptr_t)At, At, Length, Write, reg, UseInterruptRequest))
         return FALSE;
     size_t size = a.Length;
     ULONG64 next = (ULONG64)(uintptr_t)At + 5, stub = 0;

@@ -315,7 +315,7 @@ void VfpThreadExiting(void *Thread)
         return;
     char who[256];
     PsDescribeThread(t, who, sizeof(who));
-    VfpStop(site ? site : (const void *)lock, 0xC4, 0x100A, (ULONG_PTR)t, (ULONG_PTR)lock, 0,
+    VfpStop(site, 0xC4, 0x100A, (ULONG_PTR)t, (ULONG_PTR)lock, 0,
             "%s ends while it holds %s %p: release every lock before the thread returns or "
             "calls PsTerminateSystemThread",
             who, kind, lock);

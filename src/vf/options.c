@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-_Atomic unsigned VfpFlags = VF_DEFAULT;
+/* The kernel alone runs without the verifier, as Windows does; `kmhost run`
+   and `kmhost sc start` switch on VF_DEFAULT or what --verifier asks. */
+_Atomic unsigned VfpFlags = 0;
 
 static const struct {
     const char *Name;

@@ -58,8 +58,13 @@ void VfpStop(const void *Site, ULONG Code, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR
     va_start(ap, Format);
     vsnprintf(what, sizeof(what), Format, ap);
     va_end(ap);
-    LdrDescribeAddress(VfpDriverSite(Site), where, sizeof(where));
+    const void *site = VfpDriverSite(Site);
     fflush(stdout);
-    dprintf(1, "kmhost: verifier: %s (called from %s)\n", what, where);
+    if (site) {
+        LdrDescribeAddress(site, where, sizeof(where));
+        dprintf(1, "kmhost: verifier: %s (called from %s)\n", what, where);
+    } else {
+        dprintf(1, "kmhost: verifier: %s\n", what);
+    }
     KeBugCheckEx(Code, P1, P2, P3, P4);
 }

@@ -82,6 +82,7 @@ enum {
     VF_DEFAULT = VF_ALL & ~(VF_DEADLOCK | VF_SPECIAL_POOL | VF_HANDLES),
 };
 
+/* 0 until the host enables checks (kmhost run: VF_DEFAULT unless --verifier). */
 extern _Atomic unsigned VfpFlags;
 
 static inline bool VfpEnabled(unsigned Check)
@@ -102,7 +103,8 @@ void VfpFormatFlags(unsigned Flags, char *Buf, size_t Len);
 __attribute__((format(printf, 1, 2))) void VfpReport(const char *Format, ...);
 /* VERIFIER: lines printed so far. */
 unsigned VfpReportCount(void);
-/* Explain in one line, then bug check. Site is the driver's call site. */
+/* Explain in one line, then bug check. Site is the driver's call site (NULL
+   or a kmhost address: the innermost driver frame on the stack is named). */
 KM_NORETURN void VfpStop(const void *Site, ULONG Code, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR P3,
                          ULONG_PTR P4, const char *Format, ...)
     __attribute__((format(printf, 7, 8)));
@@ -254,10 +256,13 @@ void VfpLocksReset(void);
 
 /* ---- Special pool (specialpool.c) ---- */
 
-/* Each block at the end of its own page(s), followed by a PROT_NONE guard
-   page; freed blocks stay PROT_NONE for a while. NULL on failure. */
-void *VfpSpecialPoolAllocate(size_t Size, size_t HeaderSize);
-/* True when P came from the special pool (then it was freed). */
+/* Size bytes at the end of pages of their own (at their start when Align is
+   a page or more), followed by a PROT_NONE guard page; a freed block stays
+   PROT_NONE for a while. 16-byte aligned; NULL on failure (the pool then
+   uses ordinary memory). */
+void *VfpSpecialPoolAllocate(size_t Size, size_t Align);
+/* True when Base came from VfpSpecialPoolAllocate (it is freed now); false
+   for any other address, which the caller frees itself. */
 bool VfpSpecialPoolFree(void *Base);
 /* From the fault handler: if Address is in a freed special pool block or
    past the end of a live one, bug checks 0xD5 / 0xD6 and does not return. */

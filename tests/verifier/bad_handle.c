@@ -1,0 +1,33 @@
+// ObReferenceObjectByHandle with a handle it already closed. Driver Verifier: 0xC4 subcode
+// 0x3C. The handle checks are opt-in in kmhost: without them the documented
+// STATUS_INVALID_HANDLE comes back, which conformance drivers test for.
+// KMHOST-ARGS: --verifier=default,handles
+// EXPECT-EXIT: 3
+// EXPECT-OUTPUT: ^\*\*\* STOP: 0x000000C4 \(0x000000000000003C,0x[0-9A-F]{16},0x[0-9A-F]{16},0x0000000000000000\) DRIVER_VERIFIER_DETECTED_VIOLATION$
+// EXPECT-OUTPUT: ObReferenceObjectByHandle\(0x[0-9a-f]+, KernelMode\): not an open handle
+#include <ntifs.h>
+#include <kmfix.h>
+
+static VOID NTAPI Worker(PVOID Context)
+{
+    UNREFERENCED_PARAMETER(Context);
+}
+
+NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    HANDLE thread;
+    PVOID object;
+    NTSTATUS status;
+
+    UNREFERENCED_PARAMETER(DriverObject);
+    UNREFERENCED_PARAMETER(RegistryPath);
+    status = PsCreateSystemThread(&thread, THREAD_ALL_ACCESS, NULL, NULL, NULL, Worker, NULL);
+    if (!NT_SUCCESS(status))
+        return status;
+    ZwWaitForSingleObject(thread, FALSE, NULL);
+    ZwClose(thread);
+    status = ObReferenceObjectByHandle(thread, SYNCHRONIZE, *__imp_PsThreadType, KernelMode, &object, NULL);
+    if (NT_SUCCESS(status))
+        ObDereferenceObject(object);
+    return STATUS_SUCCESS;
+}
