@@ -8,6 +8,7 @@
  */
 #include "cli.h"
 #include "home.h"
+#include "vf/vf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,12 +18,14 @@ static void KmUsage(FILE *f)
 {
     fprintf(f,
             "usage: kmhost [--home DIR] VERB ...\n"
-            "  run [--for SECONDS] DRIVER.sys     load, run and unload a driver\n"
+            "  run [--for SECONDS] [--verifier=LIST] [--stats] DRIVER.sys\n"
+            "                                     load, run and unload a driver\n"
             "  run [--for SECONDS] SERVICE        start a configured service by name\n"
             "  sc create|config|qc|query|start|stop|delete ...   as sc.exe\n"
             "  reg query|add|delete|import|export ...             as reg.exe\n"
             "  bcdedit [/enum] | -set TESTSIGNING ON|OFF ...      as bcdedit.exe\n"
             "  certutil -addstore root CERT.pem                   trust a root\n"
+            "  verifier /standard | /flags F /driver NAME | /querysettings | /reset\n"
             "The home directory (registry, settings, trusted roots) is --home, else\n"
             "$KMHOST_HOME, else ~/.local/share/kmhost.\n");
 }
@@ -58,6 +61,8 @@ int main(int argc, char **argv)
         return KmCliSc(vargc, vargv);
     if (!strcasecmp(verb, "bcdedit"))
         return KmCliBcdedit(vargc, vargv);
+    if (!strcasecmp(verb, "verifier"))
+        return VfpCliVerifier(vargc, vargv);
     if (!strcasecmp(verb, "certutil"))
         return KmCliCertutil(vargc, vargv);
     fprintf(stderr, "kmhost: unknown verb '%s'\n", verb);

@@ -26,6 +26,7 @@
 
 #include "cm/services.h"
 #include "io/io.h"
+#include "ldr/patch.h"
 #include "ps/ps.h"
 #include "vf/vf.h"
 
@@ -51,11 +52,12 @@ typedef struct KM_RUN_ITEM {
 static int KmRunUsage(void)
 {
     fprintf(stderr, "usage: kmhost run [--for SECONDS] [--verifier=all|none|default|CHECK,...] "
-                    "[DRIVER.sys | SERVICE]\n");
+                    "[--stats] [--no-patch] [DRIVER.sys | SERVICE]\n");
     return KM_EXIT_USAGE;
 }
 
 static sigset_t KmStopSignals;
+static bool KmVerifierGiven; /* --verifier given: it overrides the persistent setting */
 
 /* Wait up to Seconds (forever when negative), or until SIGINT/SIGTERM. */
 static void KmStayLoaded(double Seconds)
@@ -127,6 +129,7 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
 {
     int exit_status = KM_EXIT_OK;
     size_t loaded = 0;
+    unsigned base_flags = atomic_load(&VfpFlags); /* verifier */
 
     PsInitSystem();
     for (size_t i = 0; i < Count; i++) {
@@ -136,6 +139,10 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
             KmServiceBaseName(it->Path, it->Service, sizeof(it->Service));
             KmCreateTemporaryService(it);
         }
+        unsigned flags = base_flags; /* verifier: `kmhost verifier` settings unless --verifier */
+        if (!KmVerifierGiven && VfpLoadPersistentFlags(it->Service, &flags))
+            printf("kmhost: verifying %s (kmhost verifier /querysettings)\n", it->Service);
+        atomic_store(&VfpFlags, flags);
         NTSTATUS status = IoLoadDriver(it->Path, it->Service, &it->Driver, why, sizeof(why));
         if (!NT_SUCCESS(status)) {
             const char *name = KmStatusName(status);
@@ -259,6 +266,8 @@ int KmCliRun(int argc, char **argv)
 {
     double seconds = 0;
     const char *target = NULL;
+    bool stats = false;
+    int rc;
 
     atomic_store(&VfpFlags, VF_DEFAULT); /* verifier */
 
@@ -283,6 +292,11 @@ int KmCliRun(int argc, char **argv)
                 return KM_EXIT_USAGE;
             }
             atomic_store(&VfpFlags, flags);
+            KmVerifierGiven = true;
+        } else if (!strcmp(argv[i], "--stats")) {
+            stats = true;
+        } else if (!strcmp(argv[i], "--no-patch")) {
+            LdrpPatchSetEnabled(FALSE);
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "kmhost run: unknown option %s\n", argv[i]);
             return KmRunUsage();
@@ -293,17 +307,20 @@ int KmCliRun(int argc, char **argv)
         }
     }
     KmBlockStopSignals();
-    if (!target)
-        return KmRunBoot(seconds);
-
-    KM_RUN_ITEM item = {0};
-    struct stat st;
-    if (strchr(target, '/') || stat(target, &st) == 0) {
-        snprintf(item.Path, sizeof(item.Path), "%s", target);
+    if (!target) {
+        rc = KmRunBoot(seconds);
     } else {
-        int rc = KmResolveService(target, &item);
-        if (rc != KM_EXIT_OK)
-            return rc;
+        KM_RUN_ITEM item = {0};
+        struct stat st;
+        rc = KM_EXIT_OK;
+        if (strchr(target, '/') || stat(target, &st) == 0)
+            snprintf(item.Path, sizeof(item.Path), "%s", target);
+        else
+            rc = KmResolveService(target, &item);
+        if (rc == KM_EXIT_OK)
+            rc = KmHostDrivers(&item, 1, seconds);
     }
-    return KmHostDrivers(&item, 1, seconds);
+    if (stats)
+        KmPrintPatchStats(stderr);
+    return rc;
 }

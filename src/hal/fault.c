@@ -16,6 +16,7 @@
  *       and DriverEntry both run in system threads on Windows.
  * - Otherwise it is a kmhost bug: a report that says so, a backtrace, abort().
  */
+#include "vf/vf.h"
 #include "hal/context.h"
 #include "hal/trap.h"
 
@@ -214,6 +215,8 @@ KM_NORETURN void HalpFault(int Signal, siginfo_t *Info, ucontext_t *Uc, BOOLEAN 
 
     if (overflow)
         KiBugCheckWithContext(0x7F, EXCEPTION_DOUBLE_FAULT, 0, 0, 0, Uc);
+    if (code == STATUS_ACCESS_VIOLATION) /* a guard page of special pool: 0xD5/0xD6 */
+        VfpSpecialPoolFault(address, access, rip, Uc);
     if (code == STATUS_ACCESS_VIOLATION && irql >= DISPATCH_LEVEL)
         KiBugCheckWithContext(image ? 0xD1 : 0x0A, address, irql, access, rip, Uc);
     KiBugCheckWithContext(0x7E, (ULONG_PTR)(LONG_PTR)code, rip, (ULONG_PTR)rec,

@@ -11,6 +11,7 @@
  * LowPart, High2Time and finds the two high parts equal has a consistent
  * value, which is the protocol Windows documents for this page.
  */
+#include "ldr/patch.h"
 #include "hal/trap.h"
 
 #include <string.h>
@@ -130,6 +131,7 @@ void HalpRefreshSharedData(void)
     HalpStoreSystemTime(&HalpUsd.SystemTime, system);
     HalpStoreSystemTime(&HalpUsd.TickCount, ticks);
     __atomic_store_n(&HalpUsd.TickCountLowDeprecated, (ULONG)ticks, __ATOMIC_RELAXED);
+    HalpPublishSharedData(); /* the live copy patched code reads */
     __atomic_store_n(&HalpUsdLock, 0, __ATOMIC_RELEASE);
 }
 

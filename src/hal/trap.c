@@ -11,6 +11,7 @@
  * may run driver code that traps again.
  */
 #include "hal/trap.h"
+#include "ldr/patch.h"
 
 #include <errno.h>
 
@@ -30,10 +31,14 @@ void HalpTrap(int Signal, siginfo_t *Info, void *Context)
     if (Signal == SIGSEGV || Signal == SIGILL) {
         decoded = HalpDecodeFaulting(uc, Info, &insn);
         if (decoded) {
+            LDR_TRAP_KIND kind = LdrTrapCr8;
             HALP_EMULATION done = HalpEmulateCr8(uc, &insn, &lowered, &old, &new);
-            if (done == HalpNotEmulated && Signal == SIGSEGV)
+            if (done == HalpNotEmulated && Signal == SIGSEGV) {
+                kind = LdrTrapSharedData;
                 done = HalpEmulateSharedData(uc, &insn);
+            }
             if (done == HalpEmulated) {
+                LdrpPatchCountTrap(kind); /* what load-time patching left to the trap */
                 HalpTrapDepth--;
                 if (lowered)
                     KiIrqlLowered(old, new);

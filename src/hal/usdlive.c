@@ -19,6 +19,9 @@
  * high parts equal has a consistent value, as Windows documents, and the
  * 8-byte reads that mingw-w64's inline KeQuerySystemTime/KeQueryInterruptTime/
  * KeQueryTickCount do are never torn either.
+ *
+ * The page is MAP_SHARED: a forked child (kmhost does not fork) sees the
+ * parent's thread keep it current, and starts no thread of its own.
  */
 #include "hal/hal.h"
 #include "ldr/patch.h"

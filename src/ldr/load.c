@@ -11,6 +11,7 @@
  * SectionAlignment boundary, as Windows maps it), the headers are read-only,
  * and pages no section covers are inaccessible.
  */
+#include "ldr/patch.h"
 #include "ldr/ldr.h"
 
 #include <errno.h>
@@ -217,8 +218,10 @@ static NTSTATUS LdrpBuildImage(const char *Path, const uint8_t *File, size_t Fil
     return STATUS_SUCCESS;
 
 fail:
-    if (base)
+    if (base) {
+        LdrpReleasePatches(base);
         munmap(base, mapSize);
+    }
     if (priv)
         LdrpFreeSymbols(&priv->Symbols);
     free(priv);
@@ -253,6 +256,8 @@ void LdrUnloadDriverImage(LDR_IMAGE *Image)
     if (!Image)
         return;
     LDR_PRIVATE *p = Image->Private;
-    if (LdrpUnregisterImage(Image))
+    if (LdrpUnregisterImage(Image)) {
         munmap(Image->Base, p->MapSize);
+        LdrpReleasePatches(Image->Base);
+    }
 }

@@ -21,7 +21,7 @@ typedef struct LDRP_RUNTIME_FUNCTION {
     uint32_t UnwindData;
 } LDRP_RUNTIME_FUNCTION;
 
-static int LdrpEnabled = -1; /* -1: not decided, read KMHOST_PATCH */
+static int LdrpEnabled = -1;             /* -1: not decided, read KMHOST_PATCH */
 static int LdrpUseInterruptRequest = -1; /* -1: not decided, read KMHOST_PATCH_IRQL */
 
 void LdrpPatchSetEnabled(BOOLEAN Enabled)

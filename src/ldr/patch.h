@@ -56,13 +56,15 @@ void KmPrintPatchStats(FILE *Out);
 typedef enum LDR_TRAP_KIND { LdrTrapCr8, LdrTrapSharedData } LDR_TRAP_KIND;
 void LdrpPatchCountTrap(LDR_TRAP_KIND Kind);
 
-/* Options, read when an image is patched (not thread-safe against a load in
-   progress; set them before loading). Enabled defaults to TRUE unless the
-   environment has KMHOST_PATCH=0. With UseInterruptRequest, a patched lowering
-   below DISPATCH_LEVEL calls KiIrqlLowered only when KPCR.InterruptRequest
-   (gs:[0x186]) is non-zero, so the dispatcher must set that byte whenever it
-   queues work that waits for the IRQL to drop; without it (the default) every
-   lowering below DISPATCH_LEVEL calls it. */
+/* Options, read when an image is patched (set them before loading).
+   Enabled: TRUE unless the environment has KMHOST_PATCH=0.
+   UseInterruptRequest (TRUE unless KMHOST_PATCH_IRQL=always): a patched
+   lowering below DISPATCH_LEVEL calls KiIrqlLowered only when
+   KPCR.InterruptRequest (gs:[0x186]) is non-zero, so the dispatcher sets that
+   byte whenever it wants to see the next such lowering (DPCs queued for the
+   thread's processor; a DPC routine running, for the verifier's check) and
+   KiIrqlLowered clears it. With FALSE every lowering below DISPATCH_LEVEL
+   calls it (about 0.2 us instead of 1 ns). */
 void LdrpPatchSetEnabled(BOOLEAN Enabled);
 void LdrpPatchSetUseInterruptRequest(BOOLEAN UseInterruptRequest);
 

@@ -27,7 +27,7 @@
 #define LDRP_XSAVE_HEADER_END 576u
 
 /* Read by the thunk; written once by LdrpPatchInitSlowPath before any stub
-   exists. */
+   exists. LdrpXsaveUse: 0 fxsave, 1 xsave. */
 UCHAR LdrpXsaveUse;
 ULONG LdrpXsaveSize = LDRP_FXSAVE_SIZE;
 ULONG64 LdrpXsaveMask;
@@ -52,6 +52,11 @@ static void LdrpInitSlowOnce(void)
         if (a + b > size)
             size = a + b;
     }
+    /* CPUID.(0Dh, 0).EBX: the size for all of XCR0, a bound kept in case a
+       component's offset above was not reported. */
+    __cpuid_count(0xD, 0, a, b, c, d);
+    if (b > size)
+        size = b;
     LdrpXsaveMask = mask;
     LdrpXsaveSize = (size + 63) & ~63u;
     LdrpXsaveUse = 1;
@@ -82,16 +87,27 @@ __asm__(".text\n"
         "LdrpPatchSlowThunk:\n"
         ".cfi_startproc\n"
         "  pushfq\n"
+        ".cfi_adjust_cfa_offset 8\n"
         "  push %rax\n"
+        ".cfi_adjust_cfa_offset 8\n"
         "  push %rcx\n"
+        ".cfi_adjust_cfa_offset 8\n"
         "  push %rdx\n"
+        ".cfi_adjust_cfa_offset 8\n"
         "  push %rsi\n"
+        ".cfi_adjust_cfa_offset 8\n"
         "  push %rdi\n"
+        ".cfi_adjust_cfa_offset 8\n"
         "  push %r8\n"
+        ".cfi_adjust_cfa_offset 8\n"
         "  push %r9\n"
+        ".cfi_adjust_cfa_offset 8\n"
         "  push %r10\n"
+        ".cfi_adjust_cfa_offset 8\n"
         "  push %r11\n"
+        ".cfi_adjust_cfa_offset 8\n"
         "  push %rbp\n"
+        ".cfi_adjust_cfa_offset 8\n"
         "  mov %rsp, %rbp\n"
         ".cfi_def_cfa %rbp, 96\n"
         ".cfi_offset %rbp, -96\n"
@@ -130,15 +146,25 @@ __asm__(".text\n"
         "  pop %rbp\n"
         ".cfi_def_cfa %rsp, 88\n"
         "  pop %r11\n"
+        ".cfi_adjust_cfa_offset -8\n"
         "  pop %r10\n"
+        ".cfi_adjust_cfa_offset -8\n"
         "  pop %r9\n"
+        ".cfi_adjust_cfa_offset -8\n"
         "  pop %r8\n"
+        ".cfi_adjust_cfa_offset -8\n"
         "  pop %rdi\n"
+        ".cfi_adjust_cfa_offset -8\n"
         "  pop %rsi\n"
+        ".cfi_adjust_cfa_offset -8\n"
         "  pop %rdx\n"
+        ".cfi_adjust_cfa_offset -8\n"
         "  pop %rcx\n"
+        ".cfi_adjust_cfa_offset -8\n"
         "  pop %rax\n"
+        ".cfi_adjust_cfa_offset -8\n"
         "  popfq\n"
+        ".cfi_adjust_cfa_offset -8\n"
         "  ret\n"
         ".cfi_endproc\n"
         ".size LdrpPatchSlowThunk, .-LdrpPatchSlowThunk\n");

@@ -6,6 +6,36 @@
 #include "ke/ke.h"
 #include "ob/ob.h"
 
+#include <pthread.h>
+
+/*
+ * Only dispatcher objects (a DISPATCHER_HEADER first in the body) can be
+ * waited on directly. For any other type (a key, a device, a driver) Windows
+ * waits on the type's default object instead, a notification event that is
+ * always signaled, so the wait is satisfied at once. Passing such a body to
+ * KeWaitFor* would link wait blocks into bytes that are not a header
+ * (memory corruption, found by tests/drivers/hostile.c). The list is of the
+ * types known to start with a DISPATCHER_HEADER; a new waitable type must be
+ * added here.
+ */
+static KEVENT ObpDefaultObject;
+static pthread_once_t ObpDefaultObjectOnce = PTHREAD_ONCE_INIT;
+
+static void ObpInitDefaultObject(void)
+{
+    KeInitializeEvent(&ObpDefaultObject, NotificationEvent, TRUE);
+}
+
+static PVOID ObpWaitableObject(PVOID Body)
+{
+    POBJECT_TYPE type = ObpHeader(Body)->Type;
+    if (type == PsThreadType || type == PsProcessType || type == ExEventObjectType ||
+        type == ExSemaphoreObjectType || type == ExMutantObjectType)
+        return Body;
+    pthread_once(&ObpDefaultObjectOnce, ObpInitDefaultObject);
+    return &ObpDefaultObject;
+}
+
 NTSTATUS NTAPI ZwWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_INTEGER Timeout)
 {
     PVOID object;
@@ -13,7 +43,8 @@ NTSTATUS NTAPI ZwWaitForSingleObject(HANDLE Handle, BOOLEAN Alertable, PLARGE_IN
     NTSTATUS status = ObReferenceObjectByHandle(Handle, SYNCHRONIZE, NULL, mode, &object, NULL);
     if (!NT_SUCCESS(status))
         return status;
-    status = KeWaitForSingleObject(object, UserRequest, mode, Alertable, Timeout);
+    status =
+        KeWaitForSingleObject(ObpWaitableObject(object), UserRequest, mode, Alertable, Timeout);
     ObfDereferenceObject(object);
     return status;
 }
@@ -54,9 +85,20 @@ NTSTATUS NTAPI ZwWaitForMultipleObjects(ULONG Count, HANDLE Handles[], WAIT_TYPE
         if (!NT_SUCCESS(status))
             break;
     }
-    if (NT_SUCCESS(status))
-        status = KeWaitForMultipleObjects(Count, objects, WaitType, UserRequest, mode, Alertable,
-                                          Timeout, blocks);
+    if (NT_SUCCESS(status)) {
+        PVOID waitable[MAXIMUM_WAIT_OBJECTS];
+        for (ULONG i = 0; i < Count && NT_SUCCESS(status); i++) {
+            waitable[i] = ObpWaitableObject(objects[i]);
+            /* Two handles to one object (or two non-waitable objects, which
+               share the default object) in a WaitAll. */
+            for (ULONG j = 0; j < i && WaitType == WaitAll; j++)
+                if (waitable[j] == waitable[i])
+                    status = STATUS_INVALID_PARAMETER_MIX;
+        }
+        if (NT_SUCCESS(status))
+            status = KeWaitForMultipleObjects(Count, waitable, WaitType, UserRequest, mode,
+                                              Alertable, Timeout, blocks);
+    }
     while (n-- > 0)
         ObfDereferenceObject(objects[n]);
     return status;

@@ -53,8 +53,8 @@ void VfpCheckIrqlSlow(VF_DDI Ddi, const void *Object, const void *Site)
         PKTHREAD t = KiCurrentThread();
         VfpStop(Site, DRIVER_VERIFIER_DETECTED_VIOLATION, 0xE6, (ULONG_PTR)Site, irql,
                 t ? (ULONG_PTR)(LONG_PTR)t->SpecialApcDisable : 0,
-                "ZwClose called at IRQL %u (%s): Zw routines must be called at PASSIVE_LEVEL",
-                irql, VfpIrqlName(irql));
+                "ZwClose called at IRQL %u (%s): Zw routines must be called at PASSIVE_LEVEL", irql,
+                VfpIrqlName(irql));
     }
     case VF_DDI_KE_SET_EVENT:
         if (irql <= DISPATCH_LEVEL)
@@ -93,8 +93,7 @@ void VfpCheckWaitSlow(ULONG Count, PVOID Object[], KPROCESSOR_MODE WaitMode,
     KIRQL irql = KiCurrentIrql();
     ULONG_PTR object = Count == 1 ? (ULONG_PTR)Object[0] : (ULONG_PTR)Object;
     if (irql > DISPATCH_LEVEL)
-        VfpStop(Site, DRIVER_VERIFIER_DETECTED_VIOLATION, 0x120, irql, object,
-                (ULONG_PTR)Timeout,
+        VfpStop(Site, DRIVER_VERIFIER_DETECTED_VIOLATION, 0x120, irql, object, (ULONG_PTR)Timeout,
                 "wait at IRQL %u (%s): a thread may wait only at IRQL <= DISPATCH_LEVEL", irql,
                 VfpIrqlName(irql));
     if (irql == DISPATCH_LEVEL && !Timeout)
@@ -102,8 +101,7 @@ void VfpCheckWaitSlow(ULONG Count, PVOID Object[], KPROCESSOR_MODE WaitMode,
                 "wait at DISPATCH_LEVEL with a NULL (infinite) timeout: at DISPATCH_LEVEL only "
                 "a zero timeout is allowed; wait at PASSIVE_LEVEL or APC_LEVEL");
     if (irql == DISPATCH_LEVEL && Timeout->QuadPart != 0)
-        VfpStop(Site, DRIVER_VERIFIER_DETECTED_VIOLATION, 0x122, irql, object,
-                (ULONG_PTR)Timeout,
+        VfpStop(Site, DRIVER_VERIFIER_DETECTED_VIOLATION, 0x122, irql, object, (ULONG_PTR)Timeout,
                 "wait at DISPATCH_LEVEL with a non-zero timeout (%lld): at DISPATCH_LEVEL only "
                 "a zero timeout is allowed",
                 (long long)Timeout->QuadPart);
@@ -111,8 +109,7 @@ void VfpCheckWaitSlow(ULONG Count, PVOID Object[], KPROCESSOR_MODE WaitMode,
         for (ULONG i = 0; i < Count; i++) {
             if (VfpOnCurrentStack(Object[i]))
                 /* 0x123: P2 the object on the stack. */
-                VfpStop(Site, DRIVER_VERIFIER_DETECTED_VIOLATION, 0x123, (ULONG_PTR)Object[i], 0,
-                        0,
+                VfpStop(Site, DRIVER_VERIFIER_DETECTED_VIOLATION, 0x123, (ULONG_PTR)Object[i], 0, 0,
                         "UserMode wait on object %p, which is on the kernel stack: the stack "
                         "of a thread in a UserMode wait may be paged out; wait in KernelMode "
                         "or put the object in nonpaged pool",
@@ -145,8 +142,7 @@ void VfpCheckLowerIrql(KIRQL Current, KIRQL New, const void *Site)
 
 static bool VfpIsKernelHandle(HANDLE Handle)
 {
-    return ((ULONG_PTR)Handle & KERNEL_HANDLE_MASK) == KERNEL_HANDLE_MASK &&
-           (LONG_PTR)Handle < -2;
+    return ((ULONG_PTR)Handle & KERNEL_HANDLE_MASK) == KERNEL_HANDLE_MASK && (LONG_PTR)Handle < -2;
 }
 
 void VfpCheckReferenceByHandleFailed(HANDLE Handle, POBJECT_TYPE Type, KPROCESSOR_MODE Mode,
@@ -162,15 +158,15 @@ void VfpCheckReferenceByHandleFailed(HANDLE Handle, POBJECT_TYPE Type, KPROCESSO
     if (Mode != KernelMode && VfpIsKernelHandle(Handle))
         /* 0xF7: a UserMode reference to a kernel handle in the System process;
            P2 the handle, P3 the type, P4 the access mode. */
-        VfpStop(Site, DRIVER_VERIFIER_DETECTED_VIOLATION, 0xF7, (ULONG_PTR)Handle,
-                (ULONG_PTR)Type, Mode,
+        VfpStop(Site, DRIVER_VERIFIER_DETECTED_VIOLATION, 0xF7, (ULONG_PTR)Handle, (ULONG_PTR)Type,
+                Mode,
                 "ObReferenceObjectByHandle(%p, UserMode) of a kernel handle: UserMode is for "
                 "handles a user-mode caller gave you, and a kernel handle is never one",
                 (void *)Handle);
     if (Mode == KernelMode)
         /* 0x3C: a bad handle; P2 the handle, P3 the type. */
-        VfpStop(Site, DRIVER_VERIFIER_DETECTED_VIOLATION, 0x3C, (ULONG_PTR)Handle,
-                (ULONG_PTR)Type, 0,
+        VfpStop(Site, DRIVER_VERIFIER_DETECTED_VIOLATION, 0x3C, (ULONG_PTR)Handle, (ULONG_PTR)Type,
+                0,
                 "ObReferenceObjectByHandle(%p, KernelMode): not an open handle (closed "
                 "already, or never opened)",
                 (void *)Handle);
@@ -204,7 +200,14 @@ typedef struct VFP_WAITED {
     PETHREAD Waiter;
 } VFP_WAITED;
 
-static void VfpFindWaiter(void *Ctx, PETHREAD Thread)
+/* The wait blocks of other threads are read without their objects' locks
+   (taking the lock of an object whose memory may be garbage could spin
+   forever): the values are only compared with the object's address, never
+   followed, and a stale value at worst misses a waiter. The race is by
+   design, so ThreadSanitizer is told not to report it. */
+#define VFP_RACY_READS __attribute__((no_sanitize("thread")))
+
+VFP_RACY_READS static void VfpFindWaiter(void *Ctx, PETHREAD Thread)
 {
     VFP_WAITED *w = Ctx;
     if (w->Waiter || atomic_load(&Thread->Tcb.WaitStatus) != KI_WAIT_PENDING)
@@ -225,12 +228,12 @@ static void VfpFindWaiter(void *Ctx, PETHREAD Thread)
  * with P2 the object, which is what Driver Verifier reports for a
  * synchronization object it cannot accept.
  */
-void VfpCheckInitializeSlow(const DISPATCHER_HEADER *Header, const void *Site)
+VFP_RACY_READS void VfpCheckInitializeSlow(const DISPATCHER_HEADER *Header, const void *Site)
 {
     /* Memory never used for an object (zeroed) or an object with an empty
        wait list has no waiter: only other contents need the thread scan. */
     const LIST_ENTRY *head = &Header->WaitListHead;
-    const PLIST_ENTRY flink = __atomic_load_n(&head->Flink, __ATOMIC_RELAXED);
+    const PLIST_ENTRY flink = head->Flink;
     if (!flink || flink == head)
         return;
     VFP_WAITED w = {Header, NULL};

@@ -119,8 +119,8 @@ static bool VfpPathLocked(VFP_NODE *From, VFP_NODE *To, VFP_EDGE **First)
 }
 
 /* Holding Held (taken at HeldSite), the thread acquires Lock at Site. */
-static void VfpOrderLocked(VFP_NODE *held, VFP_NODE *lock, const void *HeldSite,
-                           const void *Site, VF_LOCK_KIND Kind)
+static void VfpOrderLocked(VFP_NODE *held, VFP_NODE *lock, const void *HeldSite, const void *Site,
+                           VF_LOCK_KIND Kind)
 {
     for (size_t i = 0; i < held->Count; i++) {
         if (held->Edges[i].To == lock)
@@ -139,8 +139,8 @@ static void VfpOrderLocked(VFP_NODE *held, VFP_NODE *lock, const void *HeldSite,
                 "lock order inversion (a possible deadlock): this thread holds %p (acquired "
                 "at %s) and acquires %s %p at %s; another path held %p (acquired at %s) when "
                 "it acquired %p at %s. Acquire these locks in one order everywhere",
-                held->Lock, a, VfpLockKindName(Kind), lock->Lock, b, lock->Lock, c,
-                first->To->Lock, d);
+                held->Lock, a, VfpLockKindName(Kind), lock->Lock, b, lock->Lock, c, first->To->Lock,
+                d);
     }
     if (held->Count == held->Capacity) {
         size_t cap = held->Capacity ? held->Capacity * 2 : 4;

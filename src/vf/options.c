@@ -16,15 +16,9 @@ static const struct {
     const char *Name;
     unsigned Flag;
 } VfpNames[] = {
-    {"irql", VF_IRQL},
-    {"handles", VF_HANDLES},
-    {"objects", VF_OBJECTS},
-    {"leaks", VF_LEAKS},
-    {"pending", VF_PENDING},
-    {"locks", VF_LOCKS},
-    {"deadlock", VF_DEADLOCK},
-    {"special_pool", VF_SPECIAL_POOL},
-    {"init_waited", VF_INIT_WAITED},
+    {"irql", VF_IRQL},         {"handles", VF_HANDLES},           {"objects", VF_OBJECTS},
+    {"leaks", VF_LEAKS},       {"pending", VF_PENDING},           {"locks", VF_LOCKS},
+    {"deadlock", VF_DEADLOCK}, {"special_pool", VF_SPECIAL_POOL}, {"init_waited", VF_INIT_WAITED},
 };
 
 static bool VfpLookupName(const char *Name, size_t Len, unsigned *Flag)
@@ -68,8 +62,10 @@ bool VfpParseOptions(const char *Text, unsigned *Flags, char *Why, size_t WhyLen
         if (!VfpLookupName(p, len, &flag)) {
             char names[256];
             VfpFormatFlags(VF_ALL, names, sizeof(names));
-            snprintf(Why, WhyLen, "unknown verifier check '%.*s': the checks are %s (or all, none, "
-                     "default)", (int)len, p, names);
+            snprintf(Why, WhyLen,
+                     "unknown verifier check '%.*s': the checks are %s (or all, none, "
+                     "default)",
+                     (int)len, p, names);
             return false;
         }
         if (remove)

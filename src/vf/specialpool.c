@@ -38,8 +38,8 @@ typedef struct VFP_SP_SLOT {
     size_t Length;         /* mapped bytes, the guard page excluded */
     uintptr_t End;         /* end of the block */
     _Atomic int State;
-    uintptr_t Base;  /* the block, as returned */
-    ULONG HashNext;  /* slot + 1 of the next block in the bucket, 0 at the end */
+    uintptr_t Base; /* the block, as returned */
+    ULONG HashNext; /* slot + 1 of the next block in the bucket, 0 at the end */
 } VFP_SP_SLOT;
 
 static ULONG VfpBuckets[VFP_SP_BUCKETS]; /* slot + 1, 0 for none */

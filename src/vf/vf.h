@@ -97,6 +97,12 @@ bool VfpParseOptions(const char *Text, unsigned *Flags, char *Why, size_t WhyLen
 /* The names of the checks in Flags, comma-separated ("none" for 0). */
 void VfpFormatFlags(unsigned Flags, char *Buf, size_t Len);
 
+/* `kmhost verifier ...` (command.c): the persistent setting, verifier.exe
+   style, in the home's boot settings. Returns the exit status. */
+int VfpCliVerifier(int argc, char **argv);
+/* The persistent checks for the service Service, if it is set up for them. */
+bool VfpLoadPersistentFlags(const char *Service, unsigned *Flags);
+
 /* ---- Reports (report.c) ---- */
 
 /* One "VERIFIER: ..." line on standard output; counted for the exit status. */
@@ -142,11 +148,10 @@ static inline void VfpCheckIrql(VF_DDI Ddi, KIRQL Irql, const void *Object, cons
    UserMode wait on an object on the kernel stack. */
 void VfpCheckWaitSlow(ULONG Count, PVOID Object[], KPROCESSOR_MODE WaitMode,
                       const LARGE_INTEGER *Timeout, const void *Site);
-#define VF_CHECK_WAIT(Irql, Count, Objects, WaitMode, Timeout, Site)                  \
-    do {                                                                              \
-        if (((Irql) >= DISPATCH_LEVEL || (WaitMode) != KernelMode) &&                 \
-            VfpEnabled(VF_IRQL))                                                      \
-            VfpCheckWaitSlow((Count), (Objects), (WaitMode), (Timeout), (Site));      \
+#define VF_CHECK_WAIT(Irql, Count, Objects, WaitMode, Timeout, Site)                               \
+    do {                                                                                           \
+        if (((Irql) >= DISPATCH_LEVEL || (WaitMode) != KernelMode) && VfpEnabled(VF_IRQL))         \
+            VfpCheckWaitSlow((Count), (Objects), (WaitMode), (Timeout), (Site));                   \
     } while (0)
 
 /* KfRaiseIrql to a lower level (0x30) / KfLowerIrql to a higher one (0x31),
