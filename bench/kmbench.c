@@ -1,437 +1,392 @@
 /*
- * kmbench: each dispatcher figure under kmhost against its native Linux
- * equivalent, in one run.
+ * kmbench: every figure of issue 6 under kmhost against its native Linux
+ * equivalent, measured in the same run.
  *
- *   event ping-pong   bench_pingpong.sys (two KEVENTs)  vs  two futex words
- *   thread lifecycle  PsCreateSystemThread..Deref       vs  pthread_create+join
+ * The kmhost side runs real drivers, `kmhost run bench_<name>.sys`, which
+ * time themselves with KeQueryPerformanceCounter and print "BENCH" lines
+ * (bench/kbench.h); the native side is bench/native.c in this process, or
+ * this program re-executed as `kmbench --probe NAME` for the process-level
+ * figures (start-up, memory). The work is done in rounds; each round
+ * measures every figure once on each side, native first in even rounds and
+ * kmhost first in odd ones, so that a change in the machine's load hits
+ * both sides alike. A figure is the median over the rounds.
  *
- * The kmhost figures come from the driver's own "BENCH name_ns=value" lines
- * (timed inside the driver with KeQueryPerformanceCounter); the native ones
- * are timed here on CLOCK_MONOTONIC. Every figure is the median of RUNS timed
- * runs after one warm-up run. A plain program: it does not link the kmhost
- * core, so the native figures are glibc and Linux alone.
+ * The bench drivers are signed with the test certificate: kmbench runs
+ * kmhost with a temporary KMHOST_HOME in which `kmhost bcdedit -set
+ * TESTSIGNING ON` was run, and removes it at the end. The one-CPU figure
+ * runs the kmhost process under a one-CPU affinity (what `taskset -c N`
+ * does), and pins the native threads to that same CPU.
  *
- * Usage: kmbench [--kmhost PATH] [--driver PATH] [--json PATH] [--native-only]
- * Exit status: 0 all figures measured; 1 kmhost failed (native figures are
- * still printed and written); 2 usage error.
+ * Usage: kmbench [--kmhost PATH] [--bench-dir DIR] [--sample PATH]
+ *                [--json PATH] [--rounds N] [--native-only]
+ * Exit status: 0 every figure measured; 1 some kmhost or native figure
+ * failed (what was measured is still printed and written); 2 usage error.
  */
+#include "kmbench.h"
+
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
-#include <linux/futex.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-/* Same counts as bench/drivers/pingpong.c, so the figures are comparable. */
-enum { RUNS = 5, TRIPS = 10000, LIFECYCLES = 200 };
-enum { KMHOST_TIMEOUT_S = 300, TAIL_LINES = 20 };
+enum { CHILD_TIMEOUT_S = 180, DEFAULT_ROUNDS = 5 };
 
-typedef struct figure {
-    const char *key;   /* "pingpong": matches "BENCH pingpong_ns=" */
-    const char *label; /* for the table */
-    double kmhost;     /* ns; < 0 when not measured */
-    double native;
-} figure;
+enum side { KMHOST, NATIVE };
 
-static double now_ns(void)
+/* clang-format off */
+static figure figs[] = {
+    {"pingpong2", "pingpong", "event ping-pong, 2 CPUs (trip)", "ns",
+     "two auto-reset events on futex words", 1.2, 0, {0}, {0}, 0, 0},
+    {"pingpong1", "pingpong", "event ping-pong, 1 CPU (trip)", "ns",
+     "the same, both threads pinned to the CPU kmhost ran on", 1.2, 0, {0}, {0}, 0, 0},
+    {"waitany3", NULL, "WaitAny over 3 events (trip)", "ns",
+     "pending-bits word + futex event; waiter claims the lowest bit", 1.2, 0, {0}, {0}, 0, 0},
+    {"waitany64", NULL, "WaitAny over 64 events (trip)", "ns",
+     "the same with 64 bits", 1.2, 0, {0}, {0}, 0, 0},
+    {"mutex", NULL, "KMUTEX, 2 threads (acquire)", "ns",
+     "FIFO ticket lock on futex words (hands off)", 1.2, 0, {0}, {0}, 0, 0},
+    {"semaphore", NULL, "semaphore producer/consumer (item)", "ns",
+     "two sem_t, bounded buffer of 16", 1.2, 0, {0}, {0}, 0, 0},
+    {"wake1000", NULL, "notification event wakes 1000", "ns",
+     "FUTEX_WAKE(INT_MAX) on a generation word, 1000 pthreads", 1.2, 0, {0}, {0}, 0, 0},
+    {"spin1", NULL, "spin lock, uncontended (pair)", "ns",
+     "test-and-test-and-set on an atomic int", 1.2, 0, {0}, {0}, 0, 0},
+    {"spin2", NULL, "spin lock, 2 threads (acquire)", "ns",
+     "the same, 2 threads", 1.2, 0, {0}, {0}, 0, 0},
+    {"obref1", NULL, "ObRef..ByHandle+ObDeref, 1 thread", "ns",
+     "two atomic RMWs (lock xadd) on a counter", 2.0, 0, {0}, {0}, 0, 0},
+    {"obref2", NULL, "ObRef+ObDeref, 2 threads (/thread)", "ns",
+     "the same in 2 threads on separate cache lines", 2.0, 0, {0}, {0}, 0, 0},
+    {"obref_scaling", NULL, "  scaling: 2-thread / 1-thread", "x",
+     "the same ratio for the atomics", 0, 1.2, {0}, {0}, 0, 0},
+    {"lifecycle", NULL, "thread create..join (thread)", "ns",
+     "pthread_create + pthread_join", 1.3, 0, {0}, {0}, 0, 0},
+    {"irql_get", NULL, "KeGetCurrentIrql inline (cr8)", "ns",
+     "a plain load of a volatile byte", 5.0, 0, {0}, {0}, 0, 0},
+    {"irql_raise", NULL, "KeRaiseIrql+KeLowerIrql inline", "ns",
+     "a plain load and two plain stores", 5.0, 0, {0}, {0}, 0, 0},
+    {"systime", NULL, "KeQuerySystemTime inline (USD)", "ns",
+     "a plain load of a volatile 64-bit word", 5.0, 0, {0}, {0}, 0, 0},
+    {"entry", NULL, "kmhost run -> DriverEntry", "ms",
+     "exec of kmbench --probe entry -> main()", 0, 5, {0}, {0}, 0, 0},
+    {"sample", NULL, "kmhost run kthreads.sys --for 0", "ms",
+     "fork+exec+exit of a program that runs 4 threads", 0, 50, {0}, {0}, 0, 0},
+    {"mem1", NULL, "RSS of 1 idle system thread", "KiB",
+     "one pthread blocked on a futex", 0, 100, {0}, {0}, 0, 0},
+    {"mem1000", NULL, "RSS of 1000 idle system threads", "KiB",
+     "1000 pthreads blocked on a futex", 0, 100000, {0}, {0}, 0, 0},
+};
+/* clang-format on */
+enum { NFIGS = sizeof(figs) / sizeof(figs[0]) };
+
+static figure *find(const char *Key)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
+    for (int i = 0; i < NFIGS; i++)
+        if (strcmp(figs[i].key, Key) == 0)
+            return &figs[i];
+    fprintf(stderr, "kmbench: internal error: no figure %s\n", Key);
+    abort();
 }
 
-static int cmp_double(const void *a, const void *b)
+static void add(const char *Key, enum side Side, double Value)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return v[n / 2];
-}
-
-/* ---- native: futex ping-pong, the equivalent of two synchronization events ---- */
-
-/* An auto-reset event on one futex word: 1 signalled, 0 not. Waiting
-   consumes the signal, as a satisfied wait on a SynchronizationEvent does. */
-static void event_set(atomic_int *e)
-{
-    atomic_store_explicit(e, 1, memory_order_release);
-    syscall(SYS_futex, e, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
-static void event_wait(atomic_int *e)
-{
-    while (atomic_exchange_explicit(e, 0, memory_order_acquire) == 0)
-        syscall(SYS_futex, e, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
-}
-
-static atomic_int ping, pong;
-
-static void *ponger(void *arg)
-{
-    (void)arg;
-    for (long i = 0; i < (long)(RUNS + 1) * TRIPS; i++) {
-        event_wait(&ping);
-        event_set(&pong);
-    }
-    return NULL;
-}
-
-static double native_pingpong(void)
-{
-    double ns[RUNS + 1];
-    pthread_t t;
-
-    if (pthread_create(&t, NULL, ponger, NULL) != 0) {
-        fprintf(stderr, "kmbench: pthread_create failed\n");
-        return -1;
-    }
-    for (int run = 0; run <= RUNS; run++) {
-        double start = now_ns();
-        for (int i = 0; i < TRIPS; i++) {
-            event_set(&ping);
-            event_wait(&pong);
-        }
-        ns[run] = (now_ns() - start) / TRIPS;
-    }
-    pthread_join(t, NULL);
-    return median(ns + 1, RUNS);
-}
-
-/* ---- native: thread lifecycle ---- */
-
-static void *empty(void *arg)
-{
-    return arg;
-}
-
-static double native_lifecycle(void)
-{
-    double ns[RUNS + 1];
-
-    for (int run = 0; run <= RUNS; run++) {
-        double start = now_ns();
-        for (int i = 0; i < LIFECYCLES; i++) {
-            pthread_t t;
-            if (pthread_create(&t, NULL, empty, NULL) != 0) {
-                fprintf(stderr, "kmbench: pthread_create failed\n");
-                return -1;
-            }
-            pthread_join(t, NULL);
-        }
-        ns[run] = (now_ns() - start) / LIFECYCLES;
-    }
-    return median(ns + 1, RUNS);
-}
-
-/* ---- kmhost: run the bench driver and parse its BENCH lines ---- */
-
-static const char *exit_meaning(int code)
-{
-    switch (code) {
-    case 1:
-        return "the driver did not load";
-    case 2:
-        return "usage error";
-    case 3:
-        return "bug check";
-    case 4:
-        return "the verifier found problems at unload";
-    default:
-        return "unexpected exit status";
-    }
-}
-
-static void parse_line(const char *line, figure *figs, int nfigs)
-{
-    if (strncmp(line, "BENCH ", 6) != 0)
+    figure *f = find(Key);
+    if (Value < 0)
         return;
-    for (int i = 0; i < nfigs; i++) {
-        size_t k = strlen(figs[i].key);
-        const char *p = line + 6;
-        if (strncmp(p, figs[i].key, k) == 0 && strncmp(p + k, "_ns=", 4) == 0) {
+    if (Side == KMHOST && f->nkm < KB_MAX_ROUNDS)
+        f->km[f->nkm++] = Value;
+    else if (Side == NATIVE && f->nnat < KB_MAX_ROUNDS)
+        f->nat[f->nnat++] = Value;
+}
+
+/* ---- errors, collected for the JSON ---- */
+
+static char errors[4096];
+static int failures;
+
+static void note_error(const char *Why)
+{
+    size_t used = strlen(errors);
+    failures++;
+    if (used + 3 < sizeof(errors))
+        snprintf(errors + used, sizeof(errors) - used, "%s%s", used ? "; " : "", Why);
+}
+
+/* ---- one child run: which figures its BENCH lines fill ---- */
+
+typedef struct run {
+    enum side side;
+    const char *const *keys; /* figures this run fills, NULL-terminated */
+    kb_child *child;
+    double rss[3]; /* at marks 0, 1 and 1000 threads */
+} run;
+
+static void on_line(void *Ctx, pid_t Pid, const char *Line)
+{
+    run *r = Ctx;
+    if (strncmp(Line, "BENCH ", 6) != 0)
+        return;
+    const char *p = Line + 6;
+    long long qpc, hz;
+    int mark;
+    if (sscanf(p, "entry_qpc=%lld hz=%lld", &qpc, &hz) == 2) {
+        /* Both are CLOCK_MONOTONIC: the counter at hz, exec_ns in ns. */
+        if (hz > 0 && r->child->exec_ns > 0)
+            add("entry", r->side, ((double)qpc * (1e9 / (double)hz) - r->child->exec_ns) / 1e6);
+        return;
+    }
+    if (sscanf(p, "mem_mark=%d", &mark) == 1) {
+        double kib = kb_rss_kib(Pid);
+        r->rss[mark == 0 ? 0 : mark == 1 ? 1 : 2] = kib;
+        return;
+    }
+    for (int i = 0; r->keys && r->keys[i]; i++) {
+        figure *f = find(r->keys[i]);
+        const char *name = f->bench_key ? f->bench_key : f->key;
+        size_t k = strlen(name);
+        if (strncmp(p, name, k) == 0 && strncmp(p + k, "_ns=", 4) == 0) {
             char *end;
             double v = strtod(p + k + 4, &end);
-            if (end != p + k + 4 && v >= 0)
-                figs[i].kmhost = v;
+            if (end != p + k + 4)
+                add(f->key, r->side, v);
         }
     }
 }
 
-/* Keeps the last TAIL_LINES lines of output for the error report. */
-typedef struct tail {
-    char lines[TAIL_LINES][256];
-    int next, count;
-} tail;
-
-static void tail_add(tail *t, const char *line)
+/* Runs one child; returns its wall time in ms, or -1. */
+static double run_child(run *R, const char *const *Argv, int Cpu)
 {
-    snprintf(t->lines[t->next], sizeof(t->lines[0]), "%.255s", line);
-    t->next = (t->next + 1) % TAIL_LINES;
-    if (t->count < TAIL_LINES)
-        t->count++;
+    kb_child child = {
+        .argv = Argv, .cpu = Cpu, .timeout_s = CHILD_TIMEOUT_S, .on_line = on_line, .ctx = R};
+    char why[1024];
+    R->child = &child;
+    R->rss[0] = R->rss[1] = R->rss[2] = -1;
+    int failed = kb_run_child(&child, why, sizeof(why));
+    R->child = NULL;
+    if (failed) {
+        note_error(why);
+        return -1;
+    }
+    return child.elapsed_ns / 1e6;
 }
 
-static void tail_print(const tail *t)
+static void add_memory(const run *R)
 {
-    for (int i = 0; i < t->count; i++)
-        fprintf(stderr, "  | %s\n", t->lines[(t->next - t->count + i + TAIL_LINES) % TAIL_LINES]);
+    if (R->rss[0] >= 0 && R->rss[1] >= 0)
+        add("mem1", R->side, R->rss[1] - R->rss[0]);
+    if (R->rss[0] >= 0 && R->rss[2] >= 0)
+        add("mem1000", R->side, R->rss[2] - R->rss[0]);
 }
 
-/* Returns 0 when kmhost exited 0 and printed every figure; otherwise prints
-   why and returns 1. *why receives a one-line reason for the JSON. */
-static int run_kmhost(const char *kmhost, const char *driver, figure *figs, int nfigs, char *why,
-                      size_t whylen)
-{
-    int fds[2];
-    if (access(kmhost, X_OK) != 0) {
-        snprintf(why, whylen, "kmhost not found at %.400s", kmhost);
-        fprintf(stderr,
-                "kmbench: %s: build it (cmake --build build --target kmhost) or pass "
-                "--kmhost PATH\n",
-                why);
-        return 1;
-    }
-    if (access(driver, R_OK) != 0) {
-        snprintf(why, whylen, "bench driver not found at %.400s", driver);
-        fprintf(stderr,
-                "kmbench: %s: build it (cmake --build build --target bench_drivers) "
-                "or pass --driver PATH\n",
-                why);
-        return 1;
-    }
-    if (pipe(fds) != 0) {
-        snprintf(why, whylen, "pipe: %s", strerror(errno));
-        fprintf(stderr, "kmbench: %s\n", why);
-        return 1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(why, whylen, "fork: %s", strerror(errno));
-        fprintf(stderr, "kmbench: %s\n", why);
-        close(fds[0]);
-        close(fds[1]);
-        return 1;
-    }
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execl(kmhost, kmhost, "run", driver, (char *)NULL);
-        fprintf(stderr, "kmbench: cannot execute %s: %s\n", kmhost, strerror(errno));
-        _exit(127);
-    }
-    close(fds[1]);
+/* ---- the two sides of a round ---- */
 
-    tail t = {.next = 0, .count = 0};
-    char line[1024];
-    size_t len = 0;
-    double deadline = now_ns() + KMHOST_TIMEOUT_S * 1e9;
-    int timed_out = 0;
-    struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-    for (;;) {
-        int left_ms = (int)((deadline - now_ns()) / 1e6);
-        if (left_ms <= 0 || poll(&pfd, 1, left_ms) == 0) {
-            timed_out = 1;
-            kill(pid, SIGKILL);
+typedef struct paths {
+    char kmhost[PATH_MAX], dir[PATH_MAX], sample[PATH_MAX], self[PATH_MAX];
+} paths;
+
+static int pinned_cpu;
+
+static void kmhost_driver(const paths *P, const char *Name, const char *const *Keys, int Cpu)
+{
+    char sys[PATH_MAX + 32];
+    snprintf(sys, sizeof(sys), "%s/bench_%s.sys", P->dir, Name);
+    const char *argv[] = {P->kmhost, "run", sys, NULL};
+    run r = {.side = KMHOST, .keys = Keys};
+    run_child(&r, argv, Cpu);
+    if (strcmp(Name, "memory") == 0)
+        add_memory(&r);
+}
+
+static void kmhost_round(const paths *P)
+{
+    static const char *const pp2[] = {"pingpong2", "lifecycle", NULL};
+    static const char *const pp1[] = {"pingpong1", NULL};
+    static const char *const waits[] = {"waitany3",  "waitany64", "mutex",
+                                        "semaphore", "wake1000",  NULL};
+    static const char *const locks[] = {"irql_get", "irql_raise", "systime", "spin1",
+                                        "spin2",    "obref1",     "obref2",  NULL};
+    kmhost_driver(P, "pingpong", pp2, -1);
+    kmhost_driver(P, "pingpong", pp1, pinned_cpu);
+    kmhost_driver(P, "waits", waits, -1);
+    kmhost_driver(P, "locks", locks, -1);
+    kmhost_driver(P, "entry", NULL, -1);
+    kmhost_driver(P, "memory", NULL, -1);
+
+    const char *argv[] = {P->kmhost, "run", "--for", "0", P->sample, NULL};
+    run r = {.side = KMHOST};
+    add("sample", KMHOST, run_child(&r, argv, -1));
+}
+
+static void native_figure(const char *Key, double Value)
+{
+    if (Value < 0) {
+        char why[128];
+        snprintf(why, sizeof(why), "native %s failed", Key);
+        note_error(why);
+    }
+    add(Key, NATIVE, Value);
+}
+
+static void native_round(const paths *P)
+{
+    native_figure("pingpong2", kb_native_pingpong(-1));
+    native_figure("pingpong1", kb_native_pingpong(pinned_cpu));
+    native_figure("waitany3", kb_native_waitany(3));
+    native_figure("waitany64", kb_native_waitany(64));
+    native_figure("mutex", kb_native_mutex());
+    native_figure("semaphore", kb_native_semaphore());
+    native_figure("wake1000", kb_native_wake1000());
+    native_figure("irql_get", kb_native_load());
+    native_figure("irql_raise", kb_native_loadstore());
+    native_figure("systime", kb_native_load64());
+    native_figure("spin1", kb_native_spin1());
+    native_figure("spin2", kb_native_spin2());
+    native_figure("obref1", kb_native_ref1());
+    native_figure("obref2", kb_native_ref2());
+    native_figure("lifecycle", kb_native_lifecycle());
+
+    const char *entry[] = {P->self, "--probe", "entry", NULL};
+    run r = {.side = NATIVE};
+    add("sample", NATIVE, run_child(&r, entry, -1));
+    const char *memory[] = {P->self, "--probe", "memory", NULL};
+    run m = {.side = NATIVE};
+    if (run_child(&m, memory, -1) >= 0)
+        add_memory(&m);
+}
+
+/* The scaling row: per-thread time with 2 threads over 1 thread, per side. */
+static void derive_scaling(void)
+{
+    figure *one = find("obref1"), *two = find("obref2");
+    double k1 = kb_median(one->km, one->nkm), k2 = kb_median(two->km, two->nkm);
+    double n1 = kb_median(one->nat, one->nnat), n2 = kb_median(two->nat, two->nnat);
+    if (k1 > 0 && k2 >= 0)
+        add("obref_scaling", KMHOST, k2 / k1);
+    if (n1 > 0 && n2 >= 0)
+        add("obref_scaling", NATIVE, n2 / n1);
+}
+
+/* ---- the machine ---- */
+
+static void machine(char *Buf, size_t Len)
+{
+    char line[512], model[256] = "unknown CPU";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon) {
+            snprintf(model, sizeof(model), "%s", colon + 2);
+            model[strcspn(model, "\n")] = '\0';
             break;
         }
-        char c;
-        ssize_t n = read(fds[0], &c, 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (c != '\n' && len + 1 < sizeof(line)) {
-            line[len++] = c;
-            continue;
-        }
-        line[len] = '\0';
-        len = 0;
-        parse_line(line, figs, nfigs);
-        tail_add(&t, line);
     }
-    close(fds[0]);
-
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    int ok = 1;
-    if (timed_out) {
-        snprintf(why, whylen, "kmhost did not finish within %d s and was killed", KMHOST_TIMEOUT_S);
-        ok = 0;
-    } else if (WIFSIGNALED(status)) {
-        snprintf(why, whylen, "kmhost was killed by signal %d (%s)", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)));
-        ok = 0;
-    } else if (WEXITSTATUS(status) != 0) {
-        snprintf(why, whylen, "kmhost exited with status %d: %s", WEXITSTATUS(status),
-                 WEXITSTATUS(status) == 127 ? "it could not be executed"
-                                            : exit_meaning(WEXITSTATUS(status)));
-        ok = 0;
-    } else {
-        for (int i = 0; i < nfigs; i++)
-            if (figs[i].kmhost < 0) {
-                snprintf(why, whylen, "kmhost printed no \"BENCH %s_ns=\" line", figs[i].key);
-                ok = 0;
-                break;
-            }
-    }
-    if (!ok) {
-        fprintf(stderr, "kmbench: %s\nkmbench: command: %s run %s\nkmbench: last output:\n", why,
-                kmhost, driver);
-        tail_print(&t);
-    }
-    return ok ? 0 : 1;
+    if (f)
+        fclose(f);
+    snprintf(Buf, Len, "%s, %d CPUs available (one-CPU figures on CPU %d)", model, kb_cpu_count(),
+             pinned_cpu);
 }
 
-/* ---- report ---- */
-
-static void print_cell(double v)
+static void load_average(char *Buf, size_t Len)
 {
-    if (v < 0)
-        printf(" %14s", "n/a");
-    else
-        printf(" %14.1f", v);
-}
-
-static void print_table(const figure *figs, int nfigs)
-{
-    printf("%-26s %14s %14s %14s\n", "figure (ns, median of 5)", "kmhost", "native", "ratio");
-    for (int i = 0; i < nfigs; i++) {
-        printf("%-26s", figs[i].label);
-        print_cell(figs[i].kmhost);
-        print_cell(figs[i].native);
-        if (figs[i].kmhost >= 0 && figs[i].native > 0)
-            printf(" %13.2fx\n", figs[i].kmhost / figs[i].native);
-        else
-            printf(" %14s\n", "n/a");
+    double a = -1, b = -1, c = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf %lf %lf", &a, &b, &c) != 3)
+            a = b = c = -1;
+        fclose(f);
     }
+    snprintf(Buf, Len, "%.2f %.2f %.2f", a, b, c);
 }
 
-static void json_number(FILE *f, double v)
+/* ---- the temporary kmhost home ---- */
+
+static int remove_entry(const char *Path, const struct stat *St, int Flag, struct FTW *Ftw)
 {
-    if (v < 0)
-        fputs("null", f);
-    else
-        fprintf(f, "%.1f", v);
+    (void)St, (void)Flag, (void)Ftw;
+    return remove(Path);
 }
 
-static void json_string(FILE *f, const char *s)
+static int make_home(const paths *P, char *Home, size_t Len)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static int write_json(const char *path, const figure *figs, int nfigs, const char *error)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "kmbench: cannot write %s: %s\n", path, strerror(errno));
+    snprintf(Home, Len, "%s/kmbench-home.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(Home)) {
+        fprintf(stderr, "kmbench: cannot create a temporary KMHOST_HOME: %s\n", strerror(errno));
         return 1;
     }
-    fprintf(f, "{\n  \"unit\": \"ns\",\n  \"runs\": %d,\n  \"figures\": [\n", RUNS);
-    for (int i = 0; i < nfigs; i++) {
-        fprintf(f, "    {\"name\": ");
-        json_string(f, figs[i].key);
-        fprintf(f, ", \"label\": ");
-        json_string(f, figs[i].label);
-        fprintf(f, ", \"kmhost\": ");
-        json_number(f, figs[i].kmhost);
-        fprintf(f, ", \"native\": ");
-        json_number(f, figs[i].native);
-        fprintf(f, ", \"ratio\": ");
-        if (figs[i].kmhost >= 0 && figs[i].native > 0)
-            fprintf(f, "%.3f", figs[i].kmhost / figs[i].native);
-        else
-            fputs("null", f);
-        fprintf(f, "}%s\n", i + 1 < nfigs ? "," : "");
-    }
-    fprintf(f, "  ],\n  \"kmhost_error\": ");
-    if (error)
-        json_string(f, error);
-    else
-        fputs("null", f);
-    fprintf(f, "\n}\n");
-    if (fclose(f) != 0) {
-        fprintf(stderr, "kmbench: cannot write %s: %s\n", path, strerror(errno));
+    setenv("KMHOST_HOME", Home, 1);
+    const char *argv[] = {P->kmhost, "bcdedit", "-set", "TESTSIGNING", "ON", NULL};
+    kb_child c = {.argv = argv, .cpu = -1, .timeout_s = 60};
+    char why[1024];
+    if (kb_run_child(&c, why, sizeof(why)) != 0) {
+        fprintf(stderr, "kmbench: cannot turn test signing on in %s\n", Home);
         return 1;
     }
     return 0;
 }
 
-/* PATH relative to the directory of this executable. */
-static void beside_self(char *buf, size_t len, const char *rel)
+/* ---- options ---- */
+
+static void beside_self(char *Buf, size_t Len, const char *Rel)
 {
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (n <= 0) {
-        snprintf(buf, len, "%s", rel);
+        snprintf(Buf, Len, "%s", Rel);
         return;
     }
     self[n] = '\0';
     char *slash = strrchr(self, '/');
-    size_t dirlen = slash ? (size_t)(slash - self) : 0, rellen = strlen(rel);
-    if (dirlen + 1 + rellen + 1 > len) {
-        snprintf(buf, len, "%s", rel);
-        return;
-    }
-    memcpy(buf, self, dirlen);
-    buf[dirlen] = '/';
-    memcpy(buf + dirlen + 1, rel, rellen + 1);
+    if (slash)
+        *slash = '\0';
+    if ((size_t)snprintf(Buf, Len, "%s/%s", self, Rel) >= Len)
+        snprintf(Buf, Len, "%s", Rel);
 }
 
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: kmbench [--kmhost PATH] [--driver PATH] [--json PATH] [--native-only]\n"
-            "  --kmhost PATH   the kmhost binary (default: ../kmhost next to kmbench)\n"
-            "  --driver PATH   the bench driver (default: bench_pingpong.sys next to kmbench)\n"
-            "  --json PATH     where to write the results (default: results.json next to "
-            "kmbench)\n"
-            "  --native-only   measure the native figures only\n");
+            "usage: kmbench [--kmhost PATH] [--bench-dir DIR] [--sample PATH] [--json PATH]\n"
+            "               [--rounds N] [--native-only]\n"
+            "  --kmhost PATH     the kmhost binary (default: ../kmhost next to kmbench)\n"
+            "  --bench-dir DIR   where bench_*.sys are (default: kmbench's directory)\n"
+            "  --sample PATH     the signed sample driver (default: kthreads-signed.sys there)\n"
+            "  --json PATH       where to write the results (default: results.json there)\n"
+            "  --rounds N        rounds of measurements, 1..%d (default %d)\n"
+            "  --native-only     measure the native figures only\n",
+            KB_MAX_ROUNDS, DEFAULT_ROUNDS);
 }
 
 int main(int argc, char **argv)
 {
-    char kmhost[PATH_MAX], driver[PATH_MAX], json[PATH_MAX];
-    int native_only = 0;
+    static paths p;
+    char json[PATH_MAX];
+    int native_only = 0, rounds = DEFAULT_ROUNDS;
 
-    beside_self(kmhost, sizeof(kmhost), "../kmhost");
-    beside_self(driver, sizeof(driver), "bench_pingpong.sys");
+    if (argc == 3 && strcmp(argv[1], "--probe") == 0)
+        return kb_probe(argv[2]);
+    beside_self(p.kmhost, sizeof(p.kmhost), "../kmhost");
+    beside_self(p.dir, sizeof(p.dir), ".");
+    beside_self(p.sample, sizeof(p.sample), "kthreads-signed.sys");
+    beside_self(p.self, sizeof(p.self), "kmbench");
     beside_self(json, sizeof(json), "results.json");
     for (int i = 1; i < argc; i++) {
         char *dst = NULL;
-        if (strcmp(argv[i], "--kmhost") == 0)
-            dst = kmhost;
-        else if (strcmp(argv[i], "--driver") == 0)
-            dst = driver;
-        else if (strcmp(argv[i], "--json") == 0)
-            dst = json;
-        else if (strcmp(argv[i], "--native-only") == 0) {
+        if (strcmp(argv[i], "--native-only") == 0) {
             native_only = 1;
             continue;
-        } else {
+        }
+        if (strcmp(argv[i], "--kmhost") == 0)
+            dst = p.kmhost;
+        else if (strcmp(argv[i], "--bench-dir") == 0)
+            dst = p.dir;
+        else if (strcmp(argv[i], "--sample") == 0)
+            dst = p.sample;
+        else if (strcmp(argv[i], "--json") == 0)
+            dst = json;
+        else if (strcmp(argv[i], "--rounds") != 0) {
             fprintf(stderr, "kmbench: unknown argument '%s'\n", argv[i]);
             usage();
             return 2;
@@ -441,25 +396,49 @@ int main(int argc, char **argv)
             usage();
             return 2;
         }
+        if (!dst) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1 || n > KB_MAX_ROUNDS) {
+                fprintf(stderr, "kmbench: --rounds takes 1..%d, not '%s'\n", KB_MAX_ROUNDS,
+                        argv[i]);
+                return 2;
+            }
+            rounds = (int)n;
+            continue;
+        }
         snprintf(dst, PATH_MAX, "%s", argv[++i]);
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);
 
-    figure figs[] = {
-        {"pingpong", "event ping-pong/trip", -1, -1},
-        {"lifecycle", "thread lifecycle/thread", -1, -1},
-    };
-    int nfigs = (int)(sizeof(figs) / sizeof(figs[0]));
+    char home[PATH_MAX] = "", mach[512], load0[64], load1[64];
+    pinned_cpu = kb_first_cpu();
+    machine(mach, sizeof(mach));
+    load_average(load0, sizeof(load0));
+    if (!native_only && make_home(&p, home, sizeof(home)) != 0) {
+        note_error("could not set up a kmhost home with TESTSIGNING ON");
+        native_only = 1;
+    }
+    printf("kmbench: %d rounds on %s; load average %s\n", rounds, mach, load0);
+    for (int round = 0; round < rounds; round++) {
+        printf("kmbench: round %d/%d\n", round + 1, rounds);
+        if (round % 2 == 0 || native_only)
+            native_round(&p);
+        if (!native_only)
+            kmhost_round(&p);
+        if (round % 2 == 1 && !native_only)
+            native_round(&p);
+    }
+    derive_scaling();
+    load_average(load1, sizeof(load1));
+    if (home[0])
+        nftw(home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 
-    figs[0].native = native_pingpong();
-    figs[1].native = native_lifecycle();
-
-    char why[512] = "";
-    int failed = 0;
-    if (!native_only)
-        failed = run_kmhost(kmhost, driver, figs, nfigs, why, sizeof(why));
-
-    print_table(figs, nfigs);
-    if (write_json(json, figs, nfigs, failed ? why : native_only ? "not run" : NULL) != 0)
+    kb_print_table(figs, NFIGS, mach, load0, load1, rounds);
+    int failed = failures > 0;
+    if (native_only && !failed)
+        note_error("kmhost not run (--native-only)");
+    if (kb_write_json(json, figs, NFIGS, mach, load0, load1, rounds, errors) != 0)
         return 1;
     printf("results written to %s\n", json);
     return failed;

@@ -70,15 +70,15 @@ static void FuzzSetUp(void)
     Objects = (FUZZ_OBJECT *)arena;
     Text = arena + 4096;
     /* "Hi é€ 𝄞\n" in UTF-16LE, with a lone surrogate at the end: 32 bytes. */
-    static const uint16_t wide[16] = {'H', 'i', ' ', 0xE9, 0x20AC, ' ', 0xD834, 0xDD1E,
-                                      '\n', '%', 's', 0,   'x',    'y', 'z',    0xD800};
+    static const uint16_t wide[16] = {'H',  'i', ' ', 0xE9, 0x20AC, ' ', 0xD834, 0xDD1E,
+                                      '\n', '%', 's', 0,    'x',    'y', 'z',    0xD800};
     memcpy(Text, wide, sizeof(wide));
     static const struct {
         USHORT Length, Max;
         BOOLEAN NullBuffer;
     } kinds[FUZZ_OBJECTS] = {
-        {6, 16, 0},  {0, 0, 0},  {5, 6, 0},  {32, 32, 0},
-        {32, 2, 0},  {8, 8, 1},  {31, 32, 0}, {1, 0xFFFF, 0},
+        {6, 16, 0}, {0, 0, 0}, {5, 6, 0},   {32, 32, 0},
+        {32, 2, 0}, {8, 8, 1}, {31, 32, 0}, {1, 0xFFFF, 0},
     };
     for (int i = 0; i < FUZZ_OBJECTS; i++) {
         Objects[i].Length = kinds[i].Length;

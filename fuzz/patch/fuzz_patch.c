@@ -53,8 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *Data, size_t Size)
     size_t changed = 0;
     for (size_t i = 0; i < len; i++)
         changed += at[i] != code[i];
-    ULONG64 sites = counts.Cr8Reads + counts.Cr8Writes + counts.SharedDataMoffs +
-                    counts.SharedDataImm;
+    ULONG64 sites =
+        counts.Cr8Reads + counts.Cr8Writes + counts.SharedDataMoffs + counts.SharedDataImm;
     if (changed > 8 * sites)
         abort();
     LdrpReleasePatches(m);

@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *Data, size_t Size)
     /* The store still answers after a failed import. */
     CM_KEY_ID key;
     if (!NT_SUCCESS(CmCreateKey(Store, 0, "\\Registry\\Machine\\Software\\KmFuzz",
-                                 CM_CREATE_INTERMEDIATE, &key, NULL)))
+                                CM_CREATE_INTERMEDIATE, &key, NULL)))
         abort();
     return 0;
 }

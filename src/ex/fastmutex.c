@@ -30,6 +30,7 @@
 #include "ex/exlock.h"
 
 #include "hal/hal.h"
+#include "vf/vf.h"
 
 #include <stdio.h>
 
@@ -77,6 +78,8 @@ static void ExpRelease(volatile LONG *Count, PKTHREAD *Owner, PKEVENT Event)
 VOID NTAPI ExAcquireFastMutex(PFAST_MUTEX FastMutex)
 {
     ExpCheckNotOwner(FastMutex, &FastMutex->Owner, "ExAcquireFastMutex");
+    VfpLockAcquired(VF_LOCK_FAST_MUTEX, FastMutex, __builtin_return_address(0)); /* verifier */
+    VfpCheckFastMutex(VF_FM_ACQUIRE, FastMutex, __builtin_return_address(0));    /* verifier */
     KIRQL old = KfRaiseIrql(APC_LEVEL);
     ExpAcquire(&FastMutex->Count, &FastMutex->Owner, &FastMutex->Contention, &FastMutex->Event);
     FastMutex->OldIrql = old;
@@ -85,6 +88,8 @@ KM_EXPORT(ExAcquireFastMutex);
 
 VOID NTAPI ExReleaseFastMutex(PFAST_MUTEX FastMutex)
 {
+    VfpCheckFastMutex(VF_FM_RELEASE, FastMutex, __builtin_return_address(0));    /* verifier */
+    VfpLockReleased(VF_LOCK_FAST_MUTEX, FastMutex, __builtin_return_address(0)); /* verifier */
     KIRQL old = (KIRQL)FastMutex->OldIrql;
     ExpRelease(&FastMutex->Count, &FastMutex->Owner, &FastMutex->Event);
     KfLowerIrql(old);
@@ -95,12 +100,14 @@ KM_EXPORT(ExReleaseFastMutex);
    unchanged; never waits. */
 BOOLEAN NTAPI ExTryToAcquireFastMutex(PFAST_MUTEX FastMutex)
 {
+    VfpCheckFastMutex(VF_FM_ACQUIRE, FastMutex, __builtin_return_address(0)); /* verifier */
     KIRQL old = KfRaiseIrql(APC_LEVEL);
     if (!ExpTryAcquire(&FastMutex->Count, &FastMutex->Owner)) {
         KfLowerIrql(old);
         return FALSE;
     }
     FastMutex->OldIrql = old;
+    VfpLockAcquired(VF_LOCK_FAST_MUTEX, FastMutex, __builtin_return_address(0)); /* verifier */
     return TRUE;
 }
 KM_EXPORT(ExTryToAcquireFastMutex);
@@ -108,12 +115,16 @@ KM_EXPORT(ExTryToAcquireFastMutex);
 VOID NTAPI ExAcquireFastMutexUnsafe(PFAST_MUTEX FastMutex)
 {
     ExpCheckNotOwner(FastMutex, &FastMutex->Owner, "ExAcquireFastMutexUnsafe");
+    VfpCheckFastMutex(VF_FM_ACQUIRE_UNSAFE, FastMutex, __builtin_return_address(0)); /* verifier */
+    VfpLockAcquired(VF_LOCK_FAST_MUTEX, FastMutex, __builtin_return_address(0));     /* verifier */
     ExpAcquire(&FastMutex->Count, &FastMutex->Owner, &FastMutex->Contention, &FastMutex->Event);
 }
 KM_EXPORT(ExAcquireFastMutexUnsafe);
 
 VOID NTAPI ExReleaseFastMutexUnsafe(PFAST_MUTEX FastMutex)
 {
+    VfpCheckFastMutex(VF_FM_RELEASE_UNSAFE, FastMutex, __builtin_return_address(0)); /* verifier */
+    VfpLockReleased(VF_LOCK_FAST_MUTEX, FastMutex, __builtin_return_address(0));     /* verifier */
     ExpRelease(&FastMutex->Count, &FastMutex->Owner, &FastMutex->Event);
 }
 KM_EXPORT(ExReleaseFastMutexUnsafe);
@@ -139,6 +150,7 @@ VOID NTAPI KeInitializeGuardedMutex(PKGUARDED_MUTEX Mutex)
     Mutex->Contention = 0;
     KeInitializeEvent(&Mutex->Gate, SynchronizationEvent, FALSE);
     Mutex->CombinedApcDisable = 0;
+    VfpLockDeleted(Mutex); /* verifier */
 }
 KM_EXPORT(KeInitializeGuardedMutex);
 
@@ -147,12 +159,14 @@ VOID NTAPI KeAcquireGuardedMutex(PKGUARDED_MUTEX Mutex)
 {
     ExpCheckNotOwner(Mutex, &Mutex->Owner, "KeAcquireGuardedMutex");
     KeEnterGuardedRegion();
+    VfpLockAcquired(VF_LOCK_GUARDED_MUTEX, Mutex, __builtin_return_address(0)); /* verifier */
     ExpAcquire(&Mutex->Count, &Mutex->Owner, &Mutex->Contention, &Mutex->Gate);
 }
 KM_EXPORT(KeAcquireGuardedMutex);
 
 VOID NTAPI KeReleaseGuardedMutex(PKGUARDED_MUTEX Mutex)
 {
+    VfpLockReleased(VF_LOCK_GUARDED_MUTEX, Mutex, __builtin_return_address(0)); /* verifier */
     ExpRelease(&Mutex->Count, &Mutex->Owner, &Mutex->Gate);
     KeLeaveGuardedRegion();
 }
@@ -162,12 +176,14 @@ KM_EXPORT(KeReleaseGuardedMutex);
 VOID NTAPI KeAcquireGuardedMutexUnsafe(PKGUARDED_MUTEX Mutex)
 {
     ExpCheckNotOwner(Mutex, &Mutex->Owner, "KeAcquireGuardedMutexUnsafe");
+    VfpLockAcquired(VF_LOCK_GUARDED_MUTEX, Mutex, __builtin_return_address(0)); /* verifier */
     ExpAcquire(&Mutex->Count, &Mutex->Owner, &Mutex->Contention, &Mutex->Gate);
 }
 KM_EXPORT(KeAcquireGuardedMutexUnsafe);
 
 VOID NTAPI KeReleaseGuardedMutexUnsafe(PKGUARDED_MUTEX Mutex)
 {
+    VfpLockReleased(VF_LOCK_GUARDED_MUTEX, Mutex, __builtin_return_address(0)); /* verifier */
     ExpRelease(&Mutex->Count, &Mutex->Owner, &Mutex->Gate);
 }
 KM_EXPORT(KeReleaseGuardedMutexUnsafe);

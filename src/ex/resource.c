@@ -35,6 +35,7 @@
  * check 0xE3 RESOURCE_NOT_OWNED (P1 resource, P2 thread, P3 owner table).
  */
 #include "ex/exlock.h"
+#include "vf/vf.h"
 
 #include <sched.h>
 #include <stdio.h>
@@ -178,6 +179,7 @@ NTSTATUS NTAPI ExInitializeResourceLite(PERESOURCE Resource)
     Resource->SharedWaiters = &w->SharedWaiters;
     Resource->ExclusiveWaiters = &w->ExclusiveWaiters;
     Resource->Address = __builtin_return_address(0);
+    VfpLockDeleted(Resource); /* verifier */
     return STATUS_SUCCESS;
 }
 KM_EXPORT(ExInitializeResourceLite);
@@ -202,6 +204,7 @@ NTSTATUS NTAPI ExDeleteResourceLite(PERESOURCE Resource)
                 (void *)Resource);
         return STATUS_SUCCESS;
     }
+    VfpLockDeleted(Resource); /* verifier */
     free(Resource->OwnerTable);
     free(CONTAINING_RECORD(Resource->SharedWaiters, EXP_RESOURCE_WAIT, SharedWaiters));
     Resource->OwnerTable = NULL;
@@ -301,18 +304,21 @@ static BOOLEAN ExpAcquireShared(PERESOURCE r, BOOLEAN Wait, EXP_SHARED_KIND Kind
    resource cannot be had at once. */
 BOOLEAN NTAPI ExAcquireResourceSharedLite(PERESOURCE Resource, BOOLEAN Wait)
 {
+    VfpResourceAcquiring(Resource, Wait, __builtin_return_address(0)); /* verifier */
     return ExpAcquireShared(Resource, Wait, ExpShared);
 }
 KM_EXPORT(ExAcquireResourceSharedLite);
 
 BOOLEAN NTAPI ExAcquireSharedStarveExclusive(PERESOURCE Resource, BOOLEAN Wait)
 {
+    VfpResourceAcquiring(Resource, Wait, __builtin_return_address(0)); /* verifier */
     return ExpAcquireShared(Resource, Wait, ExpSharedStarveExclusive);
 }
 KM_EXPORT(ExAcquireSharedStarveExclusive);
 
 BOOLEAN NTAPI ExAcquireSharedWaitForExclusive(PERESOURCE Resource, BOOLEAN Wait)
 {
+    VfpResourceAcquiring(Resource, Wait, __builtin_return_address(0)); /* verifier */
     return ExpAcquireShared(Resource, Wait, ExpSharedWaitForExclusive);
 }
 KM_EXPORT(ExAcquireSharedWaitForExclusive);
@@ -321,6 +327,7 @@ BOOLEAN NTAPI ExAcquireResourceExclusiveLite(PERESOURCE Resource, BOOLEAN Wait)
 {
     PERESOURCE r = Resource;
     ERESOURCE_THREAD me = ExpCurrentOwner();
+    VfpResourceAcquiring(Resource, Wait, __builtin_return_address(0)); /* verifier */
     ExpLockResource(r);
     if (r->ActiveCount == 0) {
         r->Flag |= ResourceOwnedExclusive;
@@ -376,6 +383,7 @@ VOID NTAPI ExReleaseResourceForThreadLite(PERESOURCE Resource, ERESOURCE_THREAD 
     PERESOURCE r = Resource;
     EXP_WAKE wake = {0, FALSE};
     BOOLEAN exclusive;
+    VfpResourceReleasing(Resource, ResourceThreadId, __builtin_return_address(0)); /* verifier */
     ExpLockResource(r);
     if (r->Flag & ResourceOwnedExclusive) {
         if (r->OwnerEntry.OwnerThread != ResourceThreadId)
@@ -487,6 +495,7 @@ KM_EXPORT(ExGetExclusiveWaiterCount);
 VOID NTAPI ExSetResourceOwnerPointer(PERESOURCE Resource, PVOID OwnerPointer)
 {
     ERESOURCE_THREAD me = ExpCurrentOwner();
+    VfpLockReleased(VF_LOCK_RESOURCE, Resource, __builtin_return_address(0)); /* verifier */
     ExpLockResource(Resource);
     if (Resource->Flag & ResourceOwnedExclusive) {
         if (Resource->OwnerEntry.OwnerThread != me)

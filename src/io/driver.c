@@ -17,6 +17,7 @@
 #include "ps/ps.h"
 #include "vf/vf.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,11 @@ static OBJECT_TYPE IopDriverType = {
 };
 POBJECT_TYPE IoDriverObjectType = &IopDriverType;
 KM_EXPORT(IoDriverObjectType);
+
+/* Every loaded driver, until it is unloaded; one without DriverUnload stays
+   until the process ends, as it stays loaded until reboot on Windows. */
+static pthread_mutex_t IopDriverListLock = PTHREAD_MUTEX_INITIALIZER;
+static KM_DRIVER *IopDriverList;
 
 static NTSTATUS NTAPI IopInvalidDeviceRequest(struct _DEVICE_OBJECT *DeviceObject, PVOID Irp)
 {
@@ -181,6 +187,10 @@ NTSTATUS IoLoadDriver(const char *Path, const char *ServiceName, KM_DRIVER **Dri
         free(drv);
         return status;
     }
+    pthread_mutex_lock(&IopDriverListLock);
+    drv->Next = IopDriverList;
+    IopDriverList = drv;
+    pthread_mutex_unlock(&IopDriverListLock);
     *Driver = drv;
     return status;
 }
@@ -234,6 +244,14 @@ bool IoUnloadDriver(KM_DRIVER *Driver)
     ObfDereferenceObject(d);
     free(Driver->RegistryPath.Buffer);
     LdrUnloadDriverImage(Driver->Image);
+    pthread_mutex_lock(&IopDriverListLock);
+    for (KM_DRIVER **p = &IopDriverList; *p; p = &(*p)->Next) {
+        if (*p == Driver) {
+            *p = Driver->Next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&IopDriverListLock);
     free(Driver);
     return true;
 }

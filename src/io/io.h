@@ -11,6 +11,7 @@ typedef struct KM_DRIVER {
     UNICODE_STRING RegistryPath;
     char ServiceName[128];
     NTSTATUS EntryStatus;
+    struct KM_DRIVER *Next; /* the list of loaded drivers (driver.c) */
 } KM_DRIVER;
 
 /* Map the image, build the DRIVER_OBJECT and run DriverEntry in a system

@@ -40,6 +40,7 @@
 
 #include "hal/hal.h"
 #include "ps/ps.h"
+#include "vf/vf.h"
 
 #include <sched.h>
 #include <signal.h>
@@ -354,6 +355,7 @@ void KiCheckDpcQueues(const void *Start, const void *End)
         KiAcquireLockWord(&q->Lock);
         for (PSINGLE_LIST_ENTRY e = q->Head; e; e = e->Next) {
             PKDPC dpc = KipDpcOf(e);
+            VfpQueuedDpc(dpc, Start, End); /* verifier: names the routine first */
             if (KI_IN_RANGE(dpc, Start, End))
                 KeBugCheckEx(TIMER_OR_DPC_INVALID, 1, (ULONG_PTR)dpc, (ULONG_PTR)Start,
                              (ULONG_PTR)End);

@@ -22,6 +22,7 @@
 #include "ke/dpc.h"
 
 #include "hal/hal.h"
+#include "vf/vf.h"
 
 #include <sched.h>
 
@@ -77,6 +78,7 @@ static inline void KipCheckAtDpc(ULONG Subcode, PKSPIN_LOCK Lock)
 KIRQL NTAPI KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)
 {
     KIRQL old = KfRaiseIrql(DISPATCH_LEVEL);
+    VfpLockAcquired(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
     KipAcquire(SpinLock);
     return old;
 }
@@ -85,6 +87,7 @@ KM_EXPORT(KeAcquireSpinLockRaiseToDpc);
 KIRQL NTAPI KeAcquireSpinLockRaiseToSynch(PKSPIN_LOCK SpinLock)
 {
     KIRQL old = KfRaiseIrql(SYNCH_LEVEL);
+    VfpLockAcquired(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
     KipAcquire(SpinLock);
     return old;
 }
@@ -92,6 +95,8 @@ KM_EXPORT(KeAcquireSpinLockRaiseToSynch);
 
 VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
 {
+    VfpCheckSpinLockRelease(SpinLock, __builtin_return_address(0));       /* verifier */
+    VfpLockReleased(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
     KIRQL irql = KiCurrentIrql();
     if (irql != DISPATCH_LEVEL && irql != SYNCH_LEVEL)
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, 0x32, irql, (ULONG_PTR)SpinLock, 0);
@@ -103,6 +108,7 @@ KM_EXPORT(KeReleaseSpinLock);
 VOID NTAPI KeAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
 {
     KipCheckAtDpc(0x40, SpinLock);
+    VfpLockAcquired(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
     KipAcquire(SpinLock);
 }
 KM_EXPORT(KeAcquireSpinLockAtDpcLevel);
@@ -110,6 +116,8 @@ KM_EXPORT(KeAcquireSpinLockAtDpcLevel);
 VOID NTAPI KeReleaseSpinLockFromDpcLevel(PKSPIN_LOCK SpinLock)
 {
     KipCheckAtDpc(0x41, SpinLock);
+    VfpCheckSpinLockRelease(SpinLock, __builtin_return_address(0));       /* verifier */
+    VfpLockReleased(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
     KipRelease(SpinLock);
 }
 KM_EXPORT(KeReleaseSpinLockFromDpcLevel);
@@ -137,6 +145,7 @@ KM_EXPORT(KeTestSpinLock);
 KIRQL NTAPI KeAcquireSpinLockForDpc(PKSPIN_LOCK SpinLock)
 {
     if (KiCurrentIrql() == DISPATCH_LEVEL) {
+        VfpLockAcquired(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
         KipAcquire(SpinLock);
         return DISPATCH_LEVEL;
     }
@@ -194,6 +203,7 @@ static void KipReleaseQueued(PKLOCK_QUEUE_HANDLE Handle)
 VOID NTAPI KeAcquireInStackQueuedSpinLock(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle)
 {
     LockHandle->OldIrql = KfRaiseIrql(DISPATCH_LEVEL);
+    VfpLockAcquired(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
     KipAcquireQueued(SpinLock, LockHandle);
 }
 KM_EXPORT(KeAcquireInStackQueuedSpinLock);
@@ -201,6 +211,7 @@ KM_EXPORT(KeAcquireInStackQueuedSpinLock);
 VOID NTAPI KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle)
 {
     KIRQL old = LockHandle->OldIrql;
+    VfpQueuedSpinLockReleased(LockHandle, __builtin_return_address(0)); /* verifier */
     KipReleaseQueued(LockHandle);
     KfLowerIrql(old);
 }
@@ -211,6 +222,7 @@ VOID NTAPI KeAcquireInStackQueuedSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock,
 {
     KipCheckAtDpc(0x40, SpinLock);
     LockHandle->OldIrql = DISPATCH_LEVEL;
+    VfpLockAcquired(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
     KipAcquireQueued(SpinLock, LockHandle);
 }
 KM_EXPORT(KeAcquireInStackQueuedSpinLockAtDpcLevel);
@@ -218,6 +230,7 @@ KM_EXPORT(KeAcquireInStackQueuedSpinLockAtDpcLevel);
 VOID NTAPI KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle)
 {
     KipCheckAtDpc(0x41, (PKSPIN_LOCK)((ULONG_PTR)LockHandle->LockQueue.Lock & ~KI_QUEUE_WAIT));
+    VfpQueuedSpinLockReleased(LockHandle, __builtin_return_address(0)); /* verifier */
     KipReleaseQueued(LockHandle);
 }
 KM_EXPORT(KeReleaseInStackQueuedSpinLockFromDpcLevel);
@@ -227,6 +240,7 @@ VOID NTAPI KeAcquireInStackQueuedSpinLockForDpc(PKSPIN_LOCK SpinLock,
 {
     LockHandle->OldIrql =
         KiCurrentIrql() == DISPATCH_LEVEL ? DISPATCH_LEVEL : KfRaiseIrql(DISPATCH_LEVEL);
+    VfpLockAcquired(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
     KipAcquireQueued(SpinLock, LockHandle);
 }
 KM_EXPORT(KeAcquireInStackQueuedSpinLockForDpc);
@@ -234,6 +248,7 @@ KM_EXPORT(KeAcquireInStackQueuedSpinLockForDpc);
 VOID NTAPI KeReleaseInStackQueuedSpinLockForDpc(PKLOCK_QUEUE_HANDLE LockHandle)
 {
     KIRQL old = LockHandle->OldIrql;
+    VfpQueuedSpinLockReleased(LockHandle, __builtin_return_address(0)); /* verifier */
     KipReleaseQueued(LockHandle);
     if (old != DISPATCH_LEVEL)
         KfLowerIrql(old);

@@ -28,6 +28,7 @@
 #include "ke/dpc.h"
 
 #include "hal/hal.h"
+#include "vf/vf.h"
 
 #define KI_INSERTED_BIT ((LONG)0x01000000) /* Header.Inserted, byte 3 of Lock */
 #define KI_MS_TO_100NS 10000ULL
@@ -245,6 +246,7 @@ static void KipCheckList(PLIST_ENTRY List, const void *Start, const void *End)
 {
     for (PLIST_ENTRY e = List->Flink; e != List; e = e->Flink) {
         PKTIMER t = CONTAINING_RECORD(e, KTIMER, TimerListEntry);
+        VfpPendingTimer(t, Start, End); /* verifier: names the routine first */
         if (KI_IN_RANGE(t, Start, End))
             KeBugCheckEx(TIMER_OR_DPC_INVALID, 0, (ULONG_PTR)t, (ULONG_PTR)Start, (ULONG_PTR)End);
         if (t->Dpc && KI_IN_RANGE(t->Dpc, Start, End))

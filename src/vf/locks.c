@@ -4,7 +4,11 @@
  * Each thread keeps the locks it holds (acquired through the VfpLock*
  * hooks) in a thread-local stack; mutexes it owns are also on its
  * KTHREAD.MutantListHead, which the dispatcher maintains, so a mutex needs
- * no release hook.
+ * no release hook. Blocking acquisitions of the other kinds enter the held
+ * set before they block (a lock-order inversion is then reported even when
+ * this very acquisition would deadlock); try-acquisitions are not tracked.
+ * Resources released by another thread on the owner's behalf are found at
+ * the owner's exit by asking the resource.
  *
  * Deadlock detection records the order in which locks are taken: acquiring
  * L while holding H adds the edge H -> L, with the two acquisition sites.
@@ -22,6 +26,7 @@
  */
 #include "vf/vf.h"
 
+#include "ex/exlock.h"
 #include "hal/hal.h"
 #include "ke/ke.h"
 
@@ -188,9 +193,10 @@ void VfpLockAcquired(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
 {
     if (!VfpEnabled(VF_LOCKS | VF_DEADLOCK))
         return;
+    Site = VfpDriverSite(Site); /* kmhost's own wrappers: the driver's call */
     if (VfpEnabled(VF_DEADLOCK)) {
         PKTHREAD t = KiCurrentThread();
-        VfpRecordOrder(Kind, Lock, VfpDriverSite(Site), t ? &t->MutantListHead : NULL);
+        VfpRecordOrder(Kind, Lock, Site, t ? &t->MutantListHead : NULL);
     }
     if (VfpHeldCount < VFP_MAX_HELD)
         VfpHeld[VfpHeldCount] = (VFP_HELD){Kind, Lock, Site};
@@ -251,6 +257,8 @@ void VfpWaitDoneSlow(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS S
 
 void VfpLockDeleted(const void *Lock)
 {
+    if (!VfpEnabled(VF_DEADLOCK))
+        return;
     pthread_mutex_lock(&VfpGraphLock);
     VFP_NODE *gone = VfpNodeLocked(Lock, false);
     if (gone) {
@@ -284,25 +292,143 @@ void VfpLocksReset(void)
     VfpHeldCount = 0;
 }
 
+/* Normal kernel APCs are disabled (critical or guarded region) or the IRQL
+   is at least APC_LEVEL: what ERESOURCE and the Unsafe fast mutex routines
+   require of their callers. */
+static bool VfpApcsDisabled(PKTHREAD t, KIRQL Irql)
+{
+    return Irql >= APC_LEVEL || !t || t->KernelApcDisable != 0 || t->SpecialApcDisable != 0;
+}
+
+/* Thread's APC disable counts as KTHREAD.CombinedApcDisable packs them. */
+static ULONG_PTR VfpApcDisableCount(PKTHREAD t)
+{
+    return t ? ((ULONG)(USHORT)t->SpecialApcDisable << 16) | (USHORT)t->KernelApcDisable : 0;
+}
+
+/*
+ * Documented: callers of ExAcquireResource*Lite and ExReleaseResourceLite
+ * run at IRQL <= APC_LEVEL with normal kernel APCs disabled
+ * (KeEnterCriticalRegion), or a suspended thread would block every other
+ * thread that needs the resource. Driver Verifier checks both: 0xC4/0x37 on
+ * acquire, 0x38 on release (P2 the IRQL, P3 the thread's APC disable count,
+ * P4 the resource). A correct driver never trips them.
+ */
+void VfpResourceAcquiring(const void *Resource, BOOLEAN Wait, const void *Site)
+{
+    if (!VfpEnabled(VF_LOCKS | VF_DEADLOCK))
+        return;
+    PKTHREAD t = KiCurrentThread();
+    KIRQL irql = VfpCurrentIrql();
+    if (VfpEnabled(VF_LOCKS) && !VfpApcsDisabled(t, irql))
+        VfpStop(Site, 0xC4, 0x37, irql, VfpApcDisableCount(t), (ULONG_PTR)Resource,
+                "ERESOURCE %p acquired with normal kernel APCs enabled: call "
+                "KeEnterCriticalRegion before acquiring a resource and KeLeaveCriticalRegion "
+                "after releasing it",
+                Resource);
+    if (Wait)
+        VfpLockAcquired(VF_LOCK_RESOURCE, Resource, Site);
+}
+
+void VfpResourceReleasing(const void *Resource, ULONG_PTR Owner, const void *Site)
+{
+    if (!VfpEnabled(VF_LOCKS | VF_DEADLOCK))
+        return;
+    PKTHREAD t = KiCurrentThread();
+    if (Owner != (ULONG_PTR)t)
+        return; /* released on behalf of another thread or an owner pointer */
+    KIRQL irql = VfpCurrentIrql();
+    if (VfpEnabled(VF_LOCKS) && !VfpApcsDisabled(t, irql))
+        VfpStop(Site, 0xC4, 0x38, irql, VfpApcDisableCount(t), (ULONG_PTR)Resource,
+                "ERESOURCE %p released with normal kernel APCs enabled: the thread must stay "
+                "in its critical region (KeEnterCriticalRegion) until the release",
+                Resource);
+    VfpLockReleased(VF_LOCK_RESOURCE, Resource, Site);
+}
+
+void VfpSpinLockNotHeld(const void *Lock, const void *Site)
+{
+    KIRQL irql = VfpCurrentIrql();
+    VfpStop(Site, 0xC4, 0x32, irql, (ULONG_PTR)Lock, 0,
+            "release of spin lock %p, which is not held (released twice, or never acquired): "
+            "every KeReleaseSpinLock pairs with one KeAcquireSpinLock",
+            Lock);
+}
+
+/*
+ * Documented: ExAcquireFastMutex and ExTryToAcquireFastMutex at IRQL <=
+ * APC_LEVEL; ExReleaseFastMutex at APC_LEVEL (where the acquire left the
+ * thread); the Unsafe routines at APC_LEVEL or inside a critical or guarded
+ * region. The 0xC4 subcodes are Driver Verifier's for each.
+ */
+void VfpFastMutexMisuse(ULONG Subcode, const void *Mutex, const void *Site)
+{
+    KIRQL irql = VfpCurrentIrql();
+    PKTHREAD t = KiCurrentThread();
+    switch (Subcode) {
+    case VF_FM_ACQUIRE:
+        VfpStop(Site, 0xC4, 0x33, irql, (ULONG_PTR)Mutex, 0,
+                "ExAcquireFastMutex(%p) at IRQL %u: a fast mutex is acquired at IRQL <= "
+                "APC_LEVEL (a waiting thread must be able to block); use a spin lock at "
+                "DISPATCH_LEVEL",
+                Mutex, irql);
+    case VF_FM_RELEASE:
+        VfpStop(Site, 0xC4, 0x34, irql, (ULONG_PTR)Mutex, 0,
+                "ExReleaseFastMutex(%p) at IRQL %u: release a fast mutex at APC_LEVEL, the "
+                "IRQL ExAcquireFastMutex left the thread at (an unbalanced KeRaiseIrql or "
+                "KeLowerIrql in between?)",
+                Mutex, irql);
+    case VF_FM_ACQUIRE_UNSAFE:
+    case VF_FM_RELEASE_UNSAFE:
+        if (irql <= APC_LEVEL && VfpApcsDisabled(t, irql))
+            return;
+        VfpStop(Site, 0xC4, Subcode, irql, VfpApcDisableCount(t), (ULONG_PTR)Mutex,
+                "%s(%p) at IRQL %u outside a critical region: the Unsafe routines need "
+                "APC_LEVEL or KeEnterCriticalRegion (or use ExAcquireFastMutex)",
+                Subcode == VF_FM_ACQUIRE_UNSAFE ? "ExAcquireFastMutexUnsafe"
+                                                : "ExReleaseFastMutexUnsafe",
+                Mutex, irql);
+    }
+}
+
+ULONG NTAPI ExIsResourceAcquiredSharedLite(PERESOURCE Resource);
+
+/* Whether the exiting thread still holds h: a resource may have been
+   released for it by another thread (ExReleaseResourceForThreadLite), so
+   ask the resource; the other kinds are released by their owner only. */
+static bool VfpStillHeld(const VFP_HELD *h)
+{
+    if (h->Kind == VF_LOCK_RESOURCE)
+        return ExIsResourceAcquiredSharedLite((PERESOURCE)h->Lock) != 0;
+    return true;
+}
+
 /*
  * A thread that ends while it holds a lock leaves it held forever: Driver
  * Verifier stops with 0xC4/0x100A "the terminated thread owns the lock"
- * (P2 the thread, P3 the lock). For a mutex made by KeInitializeMutex the
+ * (P2 the thread, P3 the lock), for spin locks, fast and guarded mutexes,
+ * resources and mutexes alike. For a mutex made by KeInitializeMutex the
  * same holds; a mutant (KeInitializeMutant) is documented to be abandoned
  * instead, which is not a bug.
  */
 void VfpThreadExiting(void *Thread)
 {
-    if (!VfpEnabled(VF_LOCKS))
+    if (!VfpEnabled(VF_LOCKS)) {
+        VfpHeldCount = 0;
         return;
+    }
     PKTHREAD t = Thread;
     const void *lock = NULL;
     const char *kind = NULL;
     const void *site = NULL;
-    if (VfpHeldCount) {
-        VFP_HELD *h = &VfpHeld[0];
-        lock = h->Lock, kind = VfpLockKindName(h->Kind), site = h->Site;
-    } else {
+    unsigned n = VfpHeldCount < VFP_MAX_HELD ? VfpHeldCount : VFP_MAX_HELD;
+    for (unsigned i = 0; i < n && !lock; i++) {
+        VFP_HELD *h = &VfpHeld[i];
+        if (VfpStillHeld(h))
+            lock = h->Lock, kind = VfpLockKindName(h->Kind), site = h->Site;
+    }
+    VfpHeldCount = 0;
+    if (!lock) {
         for (PLIST_ENTRY e = t->MutantListHead.Flink; e != &t->MutantListHead; e = e->Flink) {
             PKMUTANT m = CONTAINING_RECORD(e, KMUTANT, MutantListEntry);
             if (m->ApcDisable) {
@@ -313,10 +439,12 @@ void VfpThreadExiting(void *Thread)
     }
     if (!lock)
         return;
-    char who[256];
+    char who[256], where[256] = "";
     PsDescribeThread(t, who, sizeof(who));
+    if (site)
+        LdrDescribeAddress(site, where, sizeof(where));
     VfpStop(site, 0xC4, 0x100A, (ULONG_PTR)t, (ULONG_PTR)lock, 0,
-            "%s ends while it holds %s %p: release every lock before the thread returns or "
-            "calls PsTerminateSystemThread",
-            who, kind, lock);
+            "%s ends while it holds %s %p%s%s: release every lock before the thread returns "
+            "or calls PsTerminateSystemThread",
+            who, kind, lock, site ? ", acquired at " : "", where);
 }

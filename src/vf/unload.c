@@ -19,6 +19,7 @@
 #include "vf/vf.h"
 
 #include "ex/ex.h"
+#include "ke/dpc.h"
 #include "ke/ke.h"
 #include "ob/ob.h"
 
@@ -43,6 +44,69 @@ __attribute__((weak)) bool ExpWorkItemPendingInRange(const void *Base, size_t Si
 {
     (void)Base, (void)Size, (void)Item, (void)Routine;
     return false;
+}
+
+static bool VfpInRange(const void *Address, const void *Start, const void *End)
+{
+    return (uintptr_t)Address >= (uintptr_t)Start && (uintptr_t)Address < (uintptr_t)End;
+}
+
+static const char *VfpImageName(const void *Start)
+{
+    const LDR_IMAGE *image = LdrFindImageByAddress(Start);
+    return image ? image->Name : "the unloading image";
+}
+
+/* Windows finds these when the image's memory is freed and stops with 0xC7
+   TIMER_OR_DPC_INVALID; the same parameters as ke/timer.c and ke/dpc.c give,
+   after a line naming the routine that would have run in unloaded code. */
+void VfpPendingTimer(const KTIMER *Timer, const void *Start, const void *End)
+{
+    if (!VfpEnabled(VF_PENDING))
+        return;
+    const KDPC *dpc = Timer->Dpc;
+    const void *routine = dpc ? dpc->DeferredRoutine : NULL;
+    ULONG_PTR p1, p2;
+    if (VfpInRange(Timer, Start, End))
+        p1 = 0, p2 = (ULONG_PTR)Timer;
+    else if (dpc && VfpInRange(dpc, Start, End))
+        p1 = 1, p2 = (ULONG_PTR)dpc;
+    else if (routine && VfpInRange(routine, Start, End))
+        p1 = 2, p2 = (ULONG_PTR)routine;
+    else
+        return;
+    char timer[256], what[256] = "none";
+    LdrDescribeAddress(Timer, timer, sizeof(timer));
+    if (routine)
+        LdrDescribeAddress(routine, what, sizeof(what));
+    printf("kmhost: %s unloaded with timer %p (%s) still set, its DPC routine %s: cancel "
+           "every timer (KeCancelTimer) and wait for its DPC (KeFlushQueuedDpcs) before "
+           "DriverUnload returns\n",
+           VfpImageName(Start), (const void *)Timer, timer, what);
+    fflush(stdout);
+    KeBugCheckEx(0xC7 /* TIMER_OR_DPC_INVALID */, p1, p2, (ULONG_PTR)Start, (ULONG_PTR)End);
+}
+
+void VfpQueuedDpc(const KDPC *Dpc, const void *Start, const void *End)
+{
+    if (!VfpEnabled(VF_PENDING))
+        return;
+    const void *routine = Dpc->DeferredRoutine;
+    ULONG_PTR p1, p2;
+    if (VfpInRange(Dpc, Start, End))
+        p1 = 1, p2 = (ULONG_PTR)Dpc;
+    else if (VfpInRange(routine, Start, End))
+        p1 = 2, p2 = (ULONG_PTR)routine;
+    else
+        return;
+    char dpc[256], what[256];
+    LdrDescribeAddress(Dpc, dpc, sizeof(dpc));
+    LdrDescribeAddress(routine, what, sizeof(what));
+    printf("kmhost: %s unloaded with DPC %p (%s) still queued, routine %s: remove it "
+           "(KeRemoveQueueDpc) or wait for it (KeFlushQueuedDpcs) before DriverUnload returns\n",
+           VfpImageName(Start), (const void *)Dpc, dpc, what);
+    fflush(stdout);
+    KeBugCheckEx(0xC7 /* TIMER_OR_DPC_INVALID */, p1, p2, (ULONG_PTR)Start, (ULONG_PTR)End);
 }
 
 static const char *VfpRoutineName(VF_ROUTINE Routine)

@@ -38,18 +38,24 @@
  *   ke/irql.c     KfRaiseIrql/KfLowerIrql: 0x30/0x31 under the verifier
  *   ex/pool.c     ExpAllocatePool/ExpFreePool: VfpSpecialPool* when enabled
  *   cli/run.c     --verifier, exit status 4
- * Other helpers' files (to add when they are done; each is one call):
- *   ke/mutex.c      after ownership is taken (KiSatisfy/KeWaitForMutexObject
- *                   return): VfpLockAcquired(VF_LOCK_MUTEX, Mutex, caller);
- *                   in KeReleaseMutex: VfpLockReleased(VF_LOCK_MUTEX, Mutex, caller)
- *   ke/spinlock.c   KeAcquireSpinLock.../KeReleaseSpinLock...: the same with
- *                   VF_LOCK_SPIN; KeReleaseSpinLock at IRQL != DISPATCH:
- *                   VfpCheckSpinLockRelease(Lock, caller) (0xC4/0x32)
- *   ex/fastmutex.c  ExAcquireFastMutex.../ExReleaseFastMutex...: VF_LOCK_FAST_MUTEX;
- *                   VfpCheckFastMutex(Mutex, Acquire, caller) (0x33/0x34)
- *   ex/resource.c   ExAcquireResource.../ExReleaseResource...: VF_LOCK_RESOURCE
- *   ke/timer.c, dpc.c, ex/worker.c, io/workitem.c: define the weak queries
- *                   below (KiTimerPendingInRange...) with strong definitions.
+ * Lock and timer files (one-line calls, marked with a verifier comment):
+ *   ke/mutex.c      none: a KMUTEX is tracked through the owner's
+ *                   MutantListHead, its acquisition through the wait
+ *                   (VfpWaitDone in wait.c)
+ *   ke/spinlock.c   every acquire (before spinning): VfpLockAcquired(VF_LOCK_SPIN);
+ *                   releases: VfpCheckSpinLockRelease (0x32) + VfpLockReleased,
+ *                   VfpQueuedSpinLockReleased for the in-stack queued forms
+ *   ex/fastmutex.c  VfpCheckFastMutex (0x33/0x34/0x39/0x3A) and
+ *                   VfpLockAcquired/Released (VF_LOCK_FAST_MUTEX, _GUARDED_MUTEX);
+ *                   KeInitializeGuardedMutex: VfpLockDeleted
+ *   ex/resource.c   ExAcquire*: VfpResourceAcquiring (0x37); release:
+ *                   VfpResourceReleasing (0x38); ExSetResourceOwnerPointer:
+ *                   VfpLockReleased; Initialize/Delete: VfpLockDeleted
+ *   ke/timer.c, ke/dpc.c  in the 0xC7 scans at unload: VfpPendingTimer /
+ *                   VfpQueuedDpc (name the routine, then 0xC7). The weak
+ *                   Ki*InRange queries below stay unused: io/driver.c runs the
+ *                   kernel's own scan (KiCheckTimersAndDpcs) first, and work
+ *                   items are flushed (ExpFlushWorkQueues) before either.
  *   hal/fault.c     before the 0x7E/0x50 decision for an access violation:
  *                   VfpSpecialPoolFault(Address, Access, Rip, Uc)
  */
@@ -63,13 +69,13 @@
 
 /* ---- Checks (names for --verifier in parentheses) ---- */
 enum {
-    VF_IRQL = 1u << 0,         /* (irql) DDI IRQL rules, waits at DISPATCH, raise/lower */
-    VF_HANDLES = 1u << 1,      /* (handles) NULL/bad handles, user/kernel handle mix-ups */
-    VF_OBJECTS = 1u << 2,      /* (objects) reference counts going through zero */
-    VF_LEAKS = 1u << 3,        /* (leaks) handles, references, pool, IRQL at unload */
-    VF_PENDING = 1u << 4,      /* (pending) timers, DPCs, work items at unload */
-    VF_LOCKS = 1u << 5,        /* (locks) thread ends holding a lock */
-    VF_DEADLOCK = 1u << 6,     /* (deadlock) lock-order inversions */
+    VF_IRQL = 1u << 0,     /* (irql) DDI IRQL rules, waits at DISPATCH, raise/lower */
+    VF_HANDLES = 1u << 1,  /* (handles) NULL/bad handles, user/kernel handle mix-ups */
+    VF_OBJECTS = 1u << 2,  /* (objects) reference counts going through zero */
+    VF_LEAKS = 1u << 3,    /* (leaks) handles, references, pool, IRQL at unload */
+    VF_PENDING = 1u << 4,  /* (pending) timers, DPCs, work items at unload */
+    VF_LOCKS = 1u << 5,    /* (locks) thread ends holding a lock; spin lock and resource misuse */
+    VF_DEADLOCK = 1u << 6, /* (deadlock) lock-order inversions */
     VF_SPECIAL_POOL = 1u << 7, /* (special_pool) guarded allocations */
     VF_INIT_WAITED = 1u << 8,  /* (init_waited) re-initialising an object with waiters */
     VF_ALL = (1u << 9) - 1,
@@ -243,6 +249,65 @@ void VfpLockAcquired(VF_LOCK_KIND Kind, const void *Lock, const void *Site);
 void VfpLockReleased(VF_LOCK_KIND Kind, const void *Lock, const void *Site);
 /* The lock's memory is reinitialised or freed: forget its order edges. */
 void VfpLockDeleted(const void *Lock);
+/* Blocking acquisitions call VfpLockAcquired before they block, so that an
+   inversion is reported even when this very acquisition would deadlock. */
+
+/* KeReleaseInStackQueuedSpinLock*: the lock is the KLOCK_QUEUE_HANDLE's
+   LockQueue.Lock (its second pointer; bit 0 is a wait flag). */
+static inline void VfpQueuedSpinLockReleased(const void *LockHandle, const void *Site)
+{
+    const ULONG_PTR *h = LockHandle;
+    VfpLockReleased(VF_LOCK_SPIN, (const void *)(h[1] & ~(ULONG_PTR)1), Site);
+}
+
+/* ExAcquireResource*Lite (at entry): 0xC4/0x37 when normal kernel APCs are
+   enabled below APC_LEVEL (no KeEnterCriticalRegion); with Wait TRUE the
+   acquisition cannot fail and enters the held set (try-acquisitions with
+   Wait FALSE are not tracked). */
+void VfpResourceAcquiring(const void *Resource, BOOLEAN Wait, const void *Site);
+/* ExReleaseResourceForThreadLite: the acquisition of Owner (an
+   ERESOURCE_THREAD) ends; 0xC4/0x38 when the current thread releases its
+   own acquisition with normal kernel APCs enabled below APC_LEVEL. */
+void VfpResourceReleasing(const void *Resource, ULONG_PTR Owner, const void *Site);
+
+/* KeReleaseSpinLock/KeReleaseSpinLockFromDpcLevel (at entry): a lock whose
+   word is free is held by nobody: 0xC4/0x32 (P2 IRQL, P3 the lock), the
+   subcode Windows gives a double release. */
+void VfpSpinLockNotHeld(const void *Lock, const void *Site);
+static inline void VfpCheckSpinLockRelease(const KSPIN_LOCK *Lock, const void *Site)
+{
+    if (!(__atomic_load_n(Lock, __ATOMIC_RELAXED) & 1) && VfpEnabled(VF_LOCKS))
+        VfpSpinLockNotHeld(Lock, Site);
+}
+
+/* Fast mutex IRQL rules (at entry of the routine): 0x33 ExAcquireFastMutex
+   or ExTryToAcquireFastMutex above APC_LEVEL; 0x34 ExReleaseFastMutex at an
+   IRQL other than APC_LEVEL; 0x39 / 0x3A the Unsafe acquire / release
+   neither at APC_LEVEL nor inside a critical or guarded region. P2 the IRQL,
+   P3 the mutex (0x39/0x3A: P3 the thread's APC disable count, P4 the mutex). */
+enum {
+    VF_FM_ACQUIRE = 0x33,
+    VF_FM_RELEASE = 0x34,
+    VF_FM_ACQUIRE_UNSAFE = 0x39,
+    VF_FM_RELEASE_UNSAFE = 0x3A
+};
+void VfpFastMutexMisuse(ULONG Subcode, const void *Mutex, const void *Site);
+static inline void VfpCheckFastMutex(ULONG Subcode, const void *Mutex, const void *Site)
+{
+    KIRQL irql = VfpCurrentIrql();
+    bool suspect = Subcode == VF_FM_ACQUIRE ? irql > APC_LEVEL : irql != APC_LEVEL;
+    if (suspect && VfpEnabled(VF_IRQL))
+        VfpFastMutexMisuse(Subcode, Mutex, Site);
+}
+
+/* The kernel's 0xC7 check of an unloading image's range [Start, End)
+   (ke/timer.c, ke/dpc.c) calls these for each timer still set / DPC still
+   queued, before its own test: with VF_PENDING, one that lies in the range
+   (its object, its DPC or its routine) is explained in a line naming its
+   routine (module+offset), then bug check 0xC7 with the kernel's
+   parameters (P1 0 timer, 1 DPC, 2 DPC routine; P2 that address). */
+void VfpPendingTimer(const KTIMER *Timer, const void *Start, const void *End);
+void VfpQueuedDpc(const KDPC *Dpc, const void *Start, const void *End);
 /* A wait returned Status: mutexes it acquired enter the lock order (wait.c). */
 void VfpMutexAcquiredByWait(PVOID Mutex, const void *Site);
 void VfpWaitDoneSlow(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS Status,

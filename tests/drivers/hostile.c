@@ -62,8 +62,7 @@ static VOID NTAPI quick_thread(PVOID Context)
 static HANDLE make_thread(void)
 {
     HANDLE h = NULL;
-    NTSTATUS st =
-        PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, quick_thread, NULL);
+    NTSTATUS st = PsCreateSystemThread(&h, THREAD_ALL_ACCESS, NULL, NULL, NULL, quick_thread, NULL);
     is_status(st, STATUS_SUCCESS, "PsCreateSystemThread");
     if (NT_SUCCESS(st))
         ZwWaitForSingleObject(h, FALSE, NULL);
@@ -80,7 +79,8 @@ static void expect_invalid_handle(HANDLE h, const char *what)
     UNICODE_STRING vn = RTL_CONSTANT_STRING(L"V");
 
     st = ObReferenceObjectByHandle(h, SYNCHRONIZE, NULL, KernelMode, &obj, NULL);
-    if (!is_status(st, STATUS_INVALID_HANDLE, "ObReferenceObjectByHandle(any type) of a bad handle"))
+    if (!is_status(st, STATUS_INVALID_HANDLE,
+                   "ObReferenceObjectByHandle(any type) of a bad handle"))
         DbgPrint("  (%s, handle %p)\n", what, h);
     st = ObReferenceObjectByHandle(h, SYNCHRONIZE, KM_ExEventObjectType, KernelMode, &obj, NULL);
     is_status(st, STATUS_INVALID_HANDLE, "ObReferenceObjectByHandle(event type) of a bad handle");
@@ -150,7 +150,8 @@ static void test_reused_handles(void)
     st = ObReferenceObjectByHandle(e, EVENT_MODIFY_STATE, KM_ExEventObjectType, KernelMode, &obj,
                                    NULL);
     if (t == e)
-        is_status(st, STATUS_OBJECT_TYPE_MISMATCH, "an event's reused handle value now names a thread");
+        is_status(st, STATUS_OBJECT_TYPE_MISMATCH,
+                  "an event's reused handle value now names a thread");
     else
         is_status(st, STATUS_INVALID_HANDLE, "a closed event handle");
     is_status(ZwSetEvent(e, NULL), t == e ? STATUS_OBJECT_TYPE_MISMATCH : STATUS_INVALID_HANDLE,
@@ -185,7 +186,8 @@ static void test_wrong_type_handles(void)
         st = ObReferenceObjectByHandle(th, EVENT_MODIFY_STATE, KM_ExEventObjectType, KernelMode,
                                        &obj, NULL);
         is_status(st, STATUS_OBJECT_TYPE_MISMATCH, "a thread handle referenced as an event");
-        is_status(ZwSetEvent(th, NULL), STATUS_OBJECT_TYPE_MISMATCH, "ZwSetEvent of a thread handle");
+        is_status(ZwSetEvent(th, NULL), STATUS_OBJECT_TYPE_MISMATCH,
+                  "ZwSetEvent of a thread handle");
         st = ZwQueryKey(th, KeyBasicInformation, buf, sizeof(buf), &len);
         is_status(st, STATUS_OBJECT_TYPE_MISMATCH, "ZwQueryKey of a thread handle");
     }
@@ -258,8 +260,8 @@ static void test_by_pointer(void)
     HANDLE h = NULL;
     is_status(ObReferenceObjectByPointer(self, SYNCHRONIZE, KM_ExEventObjectType, KernelMode),
               STATUS_OBJECT_TYPE_MISMATCH, "ObReferenceObjectByPointer of a thread as an event");
-    is_status(ObOpenObjectByPointer(self, OBJ_KERNEL_HANDLE, NULL, SYNCHRONIZE, KM_ExEventObjectType,
-                                    KernelMode, &h),
+    is_status(ObOpenObjectByPointer(self, OBJ_KERNEL_HANDLE, NULL, SYNCHRONIZE,
+                                    KM_ExEventObjectType, KernelMode, &h),
               STATUS_OBJECT_TYPE_MISMATCH, "ObOpenObjectByPointer of a thread as an event");
     PETHREAD t = NULL;
     is_status(PsLookupThreadByThreadId((HANDLE)(ULONG_PTR)0x7FFFFFF0, &t), STATUS_INVALID_PARAMETER,
@@ -370,7 +372,8 @@ static void test_registry_queries(void)
     len = 0;
     st = ZwQueryKey(key, KeyBasicInformation, buf, 4, &len);
     is_status(st, STATUS_BUFFER_TOO_SMALL, "ZwQueryKey into 4 bytes");
-    ok(len >= FIELD_OFFSET(KEY_BASIC_INFORMATION, Name), "ResultLength is the size needed (%lu)", len);
+    ok(len >= FIELD_OFFSET(KEY_BASIC_INFORMATION, Name), "ResultLength is the size needed (%lu)",
+       len);
     st = ZwQueryValueKey(key, &vn, KeyValuePartialInformation, buf, sizeof(buf), &len);
     is_status(st, STATUS_OBJECT_NAME_NOT_FOUND, "ZwQueryValueKey of a missing value");
     st = ZwQueryValueKey(key, &vn, (KEY_VALUE_INFORMATION_CLASS)77, buf, sizeof(buf), &len);

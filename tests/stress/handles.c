@@ -112,7 +112,8 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
     ok(g_traded + (LONG)left == NTHREADS * STRESS_HANDLE_ROUNDS,
        "every handle was closed once (%ld traded + %lu left, expected %d)", g_traded, left,
        NTHREADS * STRESS_HANDLE_ROUNDS);
-    DbgPrint("stress_handles: %d handles by %d threads, %ld closed by another thread\n",
+    DbgPrint("stress_handles: %d handles by %d threads, %ld closed by the thread that took them "
+             "from a slot\n",
              NTHREADS * STRESS_HANDLE_ROUNDS, NTHREADS, g_traded);
     return STATUS_SUCCESS;
 }

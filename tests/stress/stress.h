@@ -13,7 +13,7 @@
 #ifdef STRESS_LONG
 #define STRESS_THREADS_TOTAL 10000
 #define STRESS_THREADS_ALIVE 1000
-#define STRESS_PINGPONG 250000     /* round trips: 2 waits + 2 signals each */
+#define STRESS_PINGPONG 250000 /* round trips: 2 waits + 2 signals each */
 #define STRESS_SEMAPHORE_ITEMS 250000
 #define STRESS_MUTEX_ROUNDS 60000  /* per thread, 4 threads */
 #define STRESS_HANDLE_ROUNDS 50000 /* per thread */

@@ -16,7 +16,8 @@ static VOID NTAPI worker(PVOID Context)
 {
     LONG now = InterlockedIncrement(&g_alive);
     LONG seen;
-    while ((seen = g_max_alive) < now && InterlockedCompareExchange(&g_max_alive, now, seen) != seen)
+    while ((seen = g_max_alive) < now &&
+           InterlockedCompareExchange(&g_max_alive, now, seen) != seen)
         ;
     InterlockedIncrement(&g_ran);
     KeWaitForSingleObject(&g_gate, Executive, KernelMode, FALSE, NULL);

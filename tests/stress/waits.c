@@ -104,8 +104,10 @@ static void test_semaphore(void)
     join(t);
     ok(g_consumed == STRESS_SEMAPHORE_ITEMS, "every released count was taken once (%ld of %d)",
        g_consumed, STRESS_SEMAPHORE_ITEMS);
-    ok(KeReadStateSemaphore(&g_items) == 0, "no count is left (%ld)", KeReadStateSemaphore(&g_items));
-    ok(KeReadStateSemaphore(&g_room) == 64, "the room is all back (%ld)", KeReadStateSemaphore(&g_room));
+    ok(KeReadStateSemaphore(&g_items) == 0, "no count is left (%ld)",
+       KeReadStateSemaphore(&g_items));
+    ok(KeReadStateSemaphore(&g_room) == 64, "the room is all back (%ld)",
+       KeReadStateSemaphore(&g_room));
 }
 
 static void test_mutex(void)
@@ -130,7 +132,8 @@ static void test_timer(void)
     KeSetTimerEx(&timer, due, 1, NULL);
     ULONG fired = 0;
     for (ULONG i = 0; i < 200; i++)
-        fired += KeWaitForSingleObject(&timer, Executive, KernelMode, FALSE, NULL) == STATUS_SUCCESS;
+        fired +=
+            KeWaitForSingleObject(&timer, Executive, KernelMode, FALSE, NULL) == STATUS_SUCCESS;
     KeCancelTimer(&timer);
     ok(fired == 200, "a periodic timer satisfied every wait (%lu of 200)", fired);
 }

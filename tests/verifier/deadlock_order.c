@@ -10,6 +10,11 @@
 
 static KMUTEX A, B;
 
+static VOID NTAPI Unload(PDRIVER_OBJECT DriverObject)
+{
+    UNREFERENCED_PARAMETER(DriverObject);
+}
+
 static void Lock(PKMUTEX M)
 {
     KeWaitForSingleObject(M, Executive, KernelMode, FALSE, NULL);
@@ -17,8 +22,8 @@ static void Lock(PKMUTEX M)
 
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
-    UNREFERENCED_PARAMETER(DriverObject);
     UNREFERENCED_PARAMETER(RegistryPath);
+    DriverObject->DriverUnload = Unload; /* a clean run unloads (tests/cli/test_verifier.sh) */
     KeInitializeMutex(&A, 0);
     KeInitializeMutex(&B, 0);
     Lock(&A); /* path 1: A, then B */

@@ -3,6 +3,8 @@
 // system thread that waits on it, a KTIMER set and cancelled) and each
 // unload gives all of it back. It prints nothing.
 #include <ntifs.h>
+
+/* kmfix.h needs the DDK types: keep it after <ntifs.h>. */
 #include <kmfix.h>
 
 #define SOAK_TAG ((ULONG)0x6b616f53) /* "Soak" */

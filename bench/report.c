@@ -1,0 +1,191 @@
+/*
+ * The report: one table on standard output and the same figures as JSON.
+ * A figure's value on each side is the median of its per-round samples; its
+ * ratio is kmhost / native; it meets its target when the ratio is at most
+ * max_ratio and the kmhost value at most max_kmhost (whichever are set).
+ */
+#include "kmbench.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_double(const void *A, const void *B)
+{
+    double x = *(const double *)A, y = *(const double *)B;
+    return (x > y) - (x < y);
+}
+
+double kb_median(const double *Values, int Count)
+{
+    double v[KB_MAX_ROUNDS > KB_RUNS ? KB_MAX_ROUNDS : KB_RUNS];
+    if (Count <= 0 || Count > (int)(sizeof(v) / sizeof(v[0])))
+        return -1;
+    memcpy(v, Values, (size_t)Count * sizeof(*v));
+    qsort(v, (size_t)Count, sizeof(*v), cmp_double);
+    return Count % 2 ? v[Count / 2] : (v[Count / 2 - 1] + v[Count / 2]) / 2;
+}
+
+static double ratio(const figure *F)
+{
+    double k = kb_median(F->km, F->nkm), n = kb_median(F->nat, F->nnat);
+    return k >= 0 && n > 0 ? k / n : -1;
+}
+
+/* 1 met, 0 missed, -1 not measured. */
+static int target_met(const figure *F)
+{
+    double k = kb_median(F->km, F->nkm), r = ratio(F);
+    if (k < 0 || (F->max_ratio > 0 && r < 0))
+        return -1;
+    if (F->max_ratio > 0 && r > F->max_ratio)
+        return 0;
+    if (F->max_kmhost > 0 && k > F->max_kmhost)
+        return 0;
+    return 1;
+}
+
+static void target_text(const figure *F, char *Buf, size_t Len)
+{
+    if (F->max_ratio > 0)
+        snprintf(Buf, Len, "<= %.1fx", F->max_ratio);
+    else if (F->max_kmhost > 0)
+        snprintf(Buf, Len, "< %g %s", F->max_kmhost, F->unit);
+    else
+        snprintf(Buf, Len, "-");
+}
+
+/* Three significant digits or more, no exponent. */
+static void number(double V, char *Buf, size_t Len)
+{
+    if (V < 0)
+        snprintf(Buf, Len, "n/a");
+    else if (V < 10)
+        snprintf(Buf, Len, "%.2f", V);
+    else if (V < 1000)
+        snprintf(Buf, Len, "%.1f", V);
+    else
+        snprintf(Buf, Len, "%.0f", V);
+}
+
+void kb_print_table(figure *Figs, int Count, const char *Machine, const char *LoadBefore,
+                    const char *LoadAfter, int Rounds)
+{
+    printf("\nkmbench: %s; load average %s before, %s after; median of %d rounds\n", Machine,
+           LoadBefore, LoadAfter, Rounds);
+    printf("%-34s %-4s %11s %11s %8s %10s %s\n", "figure", "unit", "kmhost", "native", "ratio",
+           "target", "met");
+    for (int i = 0; i < Count; i++) {
+        const figure *f = &Figs[i];
+        char k[32], n[32], r[32], t[32];
+        number(kb_median(f->km, f->nkm), k, sizeof(k));
+        number(kb_median(f->nat, f->nnat), n, sizeof(n));
+        double q = ratio(f);
+        if (q < 0)
+            snprintf(r, sizeof(r), "n/a");
+        else
+            snprintf(r, sizeof(r), "%.2fx", q);
+        target_text(f, t, sizeof(t));
+        int met = target_met(f);
+        printf("%-34s %-4s %11s %11s %8s %10s %s\n", f->label, f->unit, k, n, r, t,
+               met < 0 ? "n/a"
+               : met   ? "yes"
+                       : "NO");
+    }
+    printf("\nnative equivalents:\n");
+    for (int i = 0; i < Count; i++)
+        printf("  %-16s %s\n", Figs[i].key, Figs[i].native_what);
+}
+
+static void json_string(FILE *F, const char *S)
+{
+    fputc('"', F);
+    for (; S && *S; S++) {
+        if (*S == '"' || *S == '\\')
+            fprintf(F, "\\%c", *S);
+        else if ((unsigned char)*S < 0x20)
+            fprintf(F, "\\u%04x", *S);
+        else
+            fputc(*S, F);
+    }
+    fputc('"', F);
+}
+
+static void json_number(FILE *F, double V)
+{
+    if (V < 0)
+        fputs("null", F);
+    else
+        fprintf(F, "%.3f", V);
+}
+
+static void json_samples(FILE *F, const double *V, int N)
+{
+    fputc('[', F);
+    for (int i = 0; i < N; i++) {
+        if (i)
+            fputs(", ", F);
+        json_number(F, V[i]);
+    }
+    fputc(']', F);
+}
+
+int kb_write_json(const char *Path, figure *Figs, int Count, const char *Machine,
+                  const char *LoadBefore, const char *LoadAfter, int Rounds, const char *Errors)
+{
+    FILE *f = fopen(Path, "w");
+    if (!f) {
+        fprintf(stderr, "kmbench: cannot write %s: %s\n", Path, strerror(errno));
+        return 1;
+    }
+    fprintf(f, "{\n  \"machine\": ");
+    json_string(f, Machine);
+    fprintf(f, ",\n  \"load_before\": ");
+    json_string(f, LoadBefore);
+    fprintf(f, ",\n  \"load_after\": ");
+    json_string(f, LoadAfter);
+    fprintf(f, ",\n  \"rounds\": %d,\n  \"runs_per_round\": %d,\n  \"figures\": [\n", Rounds,
+            KB_RUNS);
+    for (int i = 0; i < Count; i++) {
+        const figure *g = &Figs[i];
+        char t[32];
+        int met = target_met(g);
+        target_text(g, t, sizeof(t));
+        fprintf(f, "    {\"name\": ");
+        json_string(f, g->key);
+        fprintf(f, ", \"label\": ");
+        json_string(f, g->label);
+        fprintf(f, ", \"unit\": ");
+        json_string(f, g->unit);
+        fprintf(f, ",\n     \"kmhost\": ");
+        json_number(f, kb_median(g->km, g->nkm));
+        fprintf(f, ", \"native\": ");
+        json_number(f, kb_median(g->nat, g->nnat));
+        fprintf(f, ", \"ratio\": ");
+        json_number(f, ratio(g));
+        fprintf(f, ", \"target\": ");
+        json_string(f, t);
+        fprintf(f, ", \"met\": %s,\n     \"native_equivalent\": ",
+                met < 0 ? "null"
+                : met   ? "true"
+                        : "false");
+        json_string(f, g->native_what);
+        fprintf(f, ",\n     \"kmhost_samples\": ");
+        json_samples(f, g->km, g->nkm);
+        fprintf(f, ", \"native_samples\": ");
+        json_samples(f, g->nat, g->nnat);
+        fprintf(f, "}%s\n", i + 1 < Count ? "," : "");
+    }
+    fprintf(f, "  ],\n  \"errors\": ");
+    if (Errors && *Errors)
+        json_string(f, Errors);
+    else
+        fputs("null", f);
+    fprintf(f, "\n}\n");
+    if (fclose(f) != 0) {
+        fprintf(stderr, "kmbench: cannot write %s: %s\n", Path, strerror(errno));
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,36 @@
+// A system thread acquires a spin lock and returns without releasing it:
+// every other thread that needs the lock spins forever. Driver Verifier:
+// 0xC4 subcode 0x100A "the terminated thread owns the lock", P2 the thread.
+// EXPECT-EXIT: 3
+// EXPECT-OUTPUT: ^\*\*\* STOP: 0x000000C4
+// \(0x000000000000100A,0x[0-9A-F]{16},0x[0-9A-F]{16},0x0000000000000000\)
+// DRIVER_VERIFIER_DETECTED_VIOLATION$ EXPECT-OUTPUT: ends while it holds spin lock 0x[0-9a-f]+,
+// acquired at bug_thread_exit_spinlock\.sys\+0x[0-9a-f]+
+#include <ntifs.h>
+
+static KSPIN_LOCK Lock;
+
+static VOID NTAPI Worker(PVOID Context)
+{
+    KIRQL irql;
+    UNREFERENCED_PARAMETER(Context);
+    KeAcquireSpinLock(&Lock, &irql);
+    DbgPrint("worker: lock taken\n"); /* (not a tail call: the site is the driver's) */
+    /* Bug: no KeReleaseSpinLock(&Lock, irql). */
+}
+
+NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    HANDLE thread;
+    NTSTATUS status;
+
+    UNREFERENCED_PARAMETER(DriverObject);
+    UNREFERENCED_PARAMETER(RegistryPath);
+    KeInitializeSpinLock(&Lock);
+    status = PsCreateSystemThread(&thread, THREAD_ALL_ACCESS, NULL, NULL, NULL, Worker, NULL);
+    if (!NT_SUCCESS(status))
+        return status;
+    ZwWaitForSingleObject(thread, FALSE, NULL);
+    ZwClose(thread);
+    return STATUS_SUCCESS;
+}
