@@ -11,7 +11,9 @@
  * Each figure is the median of KPB_RUNS timed runs after one untimed warm-up
  * run, printed as "BENCH <name>_ns=<value>" for bench/kmbench.c to parse. All
  * work happens in DriverEntry, so `kmhost run pingpong.sys` is the whole
- * benchmark.
+ * benchmark. kmbench runs it twice: on every CPU, and with the kmhost
+ * process restricted to one CPU (as `taskset -c 0` does) for the one-CPU
+ * ping-pong figure.
  */
 #include "kbench.h"
 

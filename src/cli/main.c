@@ -7,6 +7,7 @@
  * Exit statuses are a contract (DESIGN.md section 5, cli.h).
  */
 #include "cli.h"
+#include "cm/cm.h"
 #include "home.h"
 #include "vf/vf.h"
 
@@ -28,6 +29,16 @@ static void KmUsage(FILE *f)
             "  verifier /standard | /flags F /driver NAME | /querysettings | /reset\n"
             "The home directory (registry, settings, trusted roots) is --home, else\n"
             "$KMHOST_HOME, else ~/.local/share/kmhost.\n");
+}
+
+/* The administration commands make their changes reach the disk before
+   they return, as an administrator expects of reg.exe and sc.exe. */
+static int KmFlushed(int ExitStatus)
+{
+    CM_STORE *store;
+    if (NT_SUCCESS(CmStoreDefault(&store)))
+        CmStoreFlush(store);
+    return ExitStatus;
 }
 
 int main(int argc, char **argv)
@@ -56,13 +67,13 @@ int main(int argc, char **argv)
     if (!strcmp(verb, "run"))
         return KmCliRun(vargc, vargv);
     if (!strcasecmp(verb, "reg"))
-        return KmCliReg(vargc, vargv);
+        return KmFlushed(KmCliReg(vargc, vargv));
     if (!strcasecmp(verb, "sc"))
-        return KmCliSc(vargc, vargv);
+        return KmFlushed(KmCliSc(vargc, vargv));
     if (!strcasecmp(verb, "bcdedit"))
-        return KmCliBcdedit(vargc, vargv);
+        return KmFlushed(KmCliBcdedit(vargc, vargv));
     if (!strcasecmp(verb, "verifier"))
-        return VfpCliVerifier(vargc, vargv);
+        return KmFlushed(VfpCliVerifier(vargc, vargv));
     if (!strcasecmp(verb, "certutil"))
         return KmCliCertutil(vargc, vargv);
     fprintf(stderr, "kmhost: unknown verb '%s'\n", verb);

@@ -34,9 +34,12 @@
  *   A volatile key can have only volatile subkeys (STATUS_CHILD_MUST_BE_VOLATILE).
  *
  * Durability and sharing: every call that changes the store is one SQLite
- * transaction, committed (WAL journal, synchronous=FULL: the WAL is fsynced
- * at each commit) before the call returns; a process killed at any moment
- * loses nothing committed, and neither does a power cut. Any number of
+ * transaction, committed to the WAL journal before the call returns; a
+ * process killed at any moment (SIGKILL) loses nothing committed. As on
+ * Windows, where the registry is written back lazily, the disk itself is
+ * brought up to date by CmStoreFlush (ZwFlushKey; the reg, sc and bcdedit
+ * commands flush after their changes): a power cut loses only unflushed
+ * changes and never corrupts the store. Any number of
  * processes and threads may use one database at once (writers wait for each
  * other, up to CM_BUSY_TIMEOUT_MS). A CM_STORE may be used from many threads;
  * it must not be used across fork(): open a new one in the child.
@@ -91,6 +94,8 @@ typedef uint64_t CM_KEY_ID; /* 0 = none; never reused */
 /* Opens (creating if needed) the database at DbPath. */
 NTSTATUS CmStoreOpen(const char *DbPath, CM_STORE **Store);
 void CmStoreClose(CM_STORE *Store);
+/* Everything committed so far reaches the disk (fsync) before this returns. */
+NTSTATUS CmStoreFlush(CM_STORE *Store);
 /* The process-wide store at <CmGetHome()>/registry.db, opened on first use;
    thread-safe; never close it. */
 NTSTATUS CmStoreDefault(CM_STORE **Store);

@@ -646,9 +646,11 @@ NTSTATUS NTAPI ZwFlushKey(HANDLE KeyHandle)
     CM_KEY_INFO info;
     s = CmpStore(&store);
     if (NT_SUCCESS(s))
-        s = CmQueryKey(store, key->Id, &info);
-    if (NT_SUCCESS(s))
+        s = CmQueryKey(store, key->Id, &info); /* STATUS_KEY_DELETED for a deleted key */
+    if (NT_SUCCESS(s)) {
         CmFreeKeyInfo(&info);
+        s = CmStoreFlush(store);
+    }
     ObfDereferenceObject(key);
     return CmpStoreStatus("ZwFlushKey", s);
 }
