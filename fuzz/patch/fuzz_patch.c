@@ -8,9 +8,11 @@
  * (any value, as an image's .pdata may hold), then the code.
  *
  * Invariant checked (patch.h): only the bytes of patched instructions
- * change; each patched site rewrites at most 8 bytes (a 5-byte jmp rel32, or
- * an 8-byte address field), so the number of changed bytes is at most 8 per
- * patched site and is 0 when nothing was patched.
+ * change. An instruction is at most 15 bytes (a `mov cr8` may carry
+ * redundant prefixes: the whole of it becomes a jmp rel32 and nops), so the
+ * number of changed bytes is at most 15 per patched site, and 0 when nothing
+ * was patched. (A first version of this harness assumed 8 bytes per site;
+ * its "crash" was that assumption, not a patcher bug.)
  */
 #include "ldr/patch.h"
 
@@ -55,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *Data, size_t Size)
         changed += at[i] != code[i];
     ULONG64 sites =
         counts.Cr8Reads + counts.Cr8Writes + counts.SharedDataMoffs + counts.SharedDataImm;
-    if (changed > 8 * sites)
+    if (changed > 15 * sites)
         abort();
     LdrpReleasePatches(m);
     munmap(m, map);

@@ -7,7 +7,7 @@
  */
 #include "hal/trap.h"
 
-__attribute__((weak)) void KiIrqlLowered(KIRQL Old, KIRQL New)
+__attribute__((weak)) KM_SLOWPATH void KiIrqlLowered(KIRQL Old, KIRQL New)
 {
     (void)Old;
     (void)New;

@@ -34,7 +34,7 @@ void HalFreeThreadSignalStack(void);
    DPCs. It may run inside the SIGSEGV handler (the trapped `mov cr8`), so for
    now it must be async-signal-safe; the trap handler has already stepped past
    the instruction and may be re-entered by driver code the hook runs. */
-void KiIrqlLowered(KIRQL Old, KIRQL New);
+KM_SLOWPATH void KiIrqlLowered(KIRQL Old, KIRQL New);
 
 /* ---- KUSER_SHARED_DATA (0xFFFFF78000000000) ---- */
 

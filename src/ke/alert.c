@@ -14,8 +14,10 @@
  * waiter's WaitStatus from KI_WAIT_PENDING to STATUS_ALERTED (see wait.c), so
  * an alert and a signal can never both decide the same wait.
  *
- * Kernel APCs (KeInitializeApc, KeInsertQueueApc) are not delivered yet:
- * kmhost has no APC queue, so no wait ends with STATUS_USER_APC.
+ * APCs (apc.c) end waits through the same CAS: a user APC ends an alertable
+ * UserMode wait with STATUS_USER_APC. On Windows KeTestAlertThread(UserMode)
+ * also marks queued user APCs for delivery on the return to user mode; a
+ * system thread never makes that return, so here it only tests the alert.
  */
 #include "ke/ke.h"
 

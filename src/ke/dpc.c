@@ -34,11 +34,14 @@
  *    woken only when the thread announced it sleeps in Parked). The caller's
  *    KPCR InterruptRequest byte is set then, and cleared when a lowering
  *    drains the queue: patched IRQL writes may call KiIrqlLowered only
- *    while it is set (src/ldr/patch.h).
+ *    while it is set (src/ldr/patch.h). The APC code (apc.c) also sets it,
+ *    on its target's KPCR, to see that thread's next lowering to
+ *    PASSIVE_LEVEL, and clears it there.
  */
 #include "ke/dpc.h"
 
 #include "hal/hal.h"
+#include "ke/apc.h"
 #include "ps/ps.h"
 #include "vf/vf.h"
 
@@ -293,7 +296,7 @@ static void KipHandOver(KI_DPC_QUEUE *q)
  * The HAL calls this after every lowering of the IRQL (KfLowerIrql and the
  * emulated `mov cr8, reg`, possibly inside its SIGSEGV handler).
  */
-void KiIrqlLowered(KIRQL Old, KIRQL New)
+static void KipDrainOnLowering(KIRQL Old, KIRQL New)
 {
     if (New >= DISPATCH_LEVEL || Old < DISPATCH_LEVEL)
         return;
@@ -319,6 +322,14 @@ void KiIrqlLowered(KIRQL Old, KIRQL New)
         while (KipRunOne(q, New))
             ;
     KipWaitInFlight(q);
+}
+
+KM_SLOWPATH void KiIrqlLowered(KIRQL Old, KIRQL New)
+{
+    KipDrainOnLowering(Old, New);
+    /* Then, as the IRQL passes APC_LEVEL, the thread's kernel APCs (apc.c);
+       it may set InterruptRequest again for a lowering still to come. */
+    KiApcIrqlLowered(Old, New);
 }
 
 BOOLEAN KiInsertQueueDpc(PKDPC Dpc, ULONG Processor, PVOID SystemArgument1, PVOID SystemArgument2)

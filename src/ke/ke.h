@@ -16,6 +16,13 @@
 #define KI_WAIT_PENDING 0x7fffffff
 #define KI_WAIT_CLAIMED 0x7ffffffe /* a signaller is satisfying this wait */
 #define KI_WAIT_RETRY 0x7ffffffd   /* WaitAll: an object changed, re-test */
+#define KI_WAIT_KERNEL_APC 0x7ffffffc /* a kernel APC came: deliver it, wait again */
+
+/* KTHREAD.ApcPending (what the APC lists hold) and KTHREAD.WaitApcMask
+   (what may interrupt the current wait); see apc.c. */
+#define KI_APC_SPECIAL 0x01 /* a special kernel APC (NormalRoutine NULL) */
+#define KI_APC_NORMAL 0x02  /* a normal kernel APC */
+#define KI_APC_USER 0x04    /* a user APC */
 
 #define KI_BLOCK_ACTIVE 1
 #define KI_BLOCK_REMOVED 0
@@ -39,6 +46,14 @@ typedef struct _KTHREAD {
     SHORT KernelApcDisable;
     SHORT SpecialApcDisable;
     LIST_ENTRY MutantListHead; /* mutants this thread owns */
+    /* APCs (apc.c). ApcLock guards the two lists, ApcQueueable and the
+       Inserted flag of every KAPC queued to the thread. */
+    volatile ULONG_PTR ApcLock;
+    LIST_ENTRY ApcListHead[2]; /* KernelMode, UserMode */
+    _Atomic UCHAR ApcPending;  /* KI_APC_* bits: kinds queued; changed under ApcLock */
+    _Atomic UCHAR WaitApcMask; /* KI_APC_* bits that may interrupt the current wait */
+    BOOLEAN ApcQueueable;      /* FALSE once the thread runs down its APCs at exit */
+    BOOLEAN KernelApcInProgress; /* a normal kernel APC's NormalRoutine is running */
 } KTHREAD, *PKTHREAD, *PRKTHREAD;
 
 typedef struct _KPROCESS {

@@ -25,6 +25,7 @@
 #include "ke/dispobj.h"
 
 #include "ex/ex.h"
+#include "ke/apc.h"
 
 static void KipInitializeMutant(PRKMUTANT Mutant, UCHAR ApcDisable)
 {
@@ -63,6 +64,7 @@ KM_EXPORT(KeInitializeMutant);
 NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previous)
 {
     PKTHREAD t = KiCurrentThread();
+    bool apcs_enabled = false;
 
     KiLockObject(&Mutant->Header);
     LONG previous = Mutant->Header.SignalState;
@@ -82,11 +84,16 @@ NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previous)
         if (owner) {
             KiRemoveEntryList(&Mutant->MutantListEntry);
             owner->KernelApcDisable += Mutant->ApcDisable;
+            apcs_enabled = owner == t && Mutant->ApcDisable && t->KernelApcDisable == 0;
             Mutant->OwnerThread = NULL;
         }
         KiWaitTest(&Mutant->Header);
     }
     KiUnlockObject(&Mutant->Header);
+    /* The release gave the thread its normal kernel APCs back: deliver the
+       pending ones, as leaving a critical region does (apc.c). */
+    if (apcs_enabled && !Abandon)
+        KiCheckForKernelApcDelivery();
     *Previous = previous;
     return STATUS_SUCCESS;
 }

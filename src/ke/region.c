@@ -9,16 +9,13 @@
  * own counts, so plain reads and writes suffice.
  *
  * Leaving the last region lets pending APCs in: KiCheckForKernelApcDelivery
- * is that hook, an empty weak default here that the APC mechanism replaces.
+ * (apc.c) delivers them when the thread is at PASSIVE_LEVEL.
  */
+#include "ke/apc.h"
 #include "ke/dpc.h"
 
 #define APC_INDEX_MISMATCH 0x01
 #define DRIVER_VERIFIER_DETECTED_VIOLATION 0xC4
-
-__attribute__((weak)) void KiCheckForKernelApcDelivery(void)
-{
-}
 
 /* Windows' KTHREAD.CombinedApcDisable: both counts in one 32-bit value. */
 static ULONG KipCombinedApcDisable(PKTHREAD t)

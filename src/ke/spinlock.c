@@ -50,18 +50,25 @@ static inline void KipBackoff(unsigned *Spins)
         sched_yield();
 }
 
-static void KipAcquire(PKSPIN_LOCK Lock)
+static KM_SLOWPATH void KipAcquireContended(PKSPIN_LOCK Lock)
 {
     unsigned spins = 0;
-    while (__atomic_fetch_or(Lock, 1, __ATOMIC_ACQUIRE) & 1) {
+    do {
         while (__atomic_load_n(Lock, __ATOMIC_RELAXED) & 1)
             KipBackoff(&spins);
-    }
+    } while (__atomic_fetch_or(Lock, 1, __ATOMIC_ACQUIRE) & 1);
 }
 
+static inline void KipAcquire(PKSPIN_LOCK Lock)
+{
+    if (__builtin_expect(__atomic_fetch_or(Lock, 1, __ATOMIC_ACQUIRE) & 1, 0))
+        KipAcquireContended(Lock);
+}
+
+/* The holder owns the word: a release store suffices, no locked operation. */
 static void KipRelease(PKSPIN_LOCK Lock)
 {
-    __atomic_and_fetch(Lock, ~(KSPIN_LOCK)1, __ATOMIC_RELEASE);
+    __atomic_store_n(Lock, 0, __ATOMIC_RELEASE);
 }
 
 /* Driver Verifier's checks of the IRQL at the AtDpcLevel routines (0xC4,

@@ -27,7 +27,17 @@
  *  - A signaller wakes the waiter with a futex wake only if the waiter has
  *    announced (Parked) that it sleeps: a satisfied spinning waiter costs no
  *    system call.
+ *  - APCs (apc.c) decide a wait through the same CAS: a user APC ends an
+ *    alertable UserMode wait with STATUS_USER_APC; a kernel APC moves it to
+ *    KI_WAIT_KERNEL_APC, and the waiter unlinks all its blocks (as for any
+ *    outcome), delivers its kernel APCs with no object lock held, and starts
+ *    the wait again with the same deadline: kernel APCs never end a wait.
+ *    An APC may interrupt only the kinds the waiter published in WaitApcMask
+ *    before KI_WAIT_PENDING; after publishing KI_WAIT_PENDING the waiter
+ *    re-reads ApcPending (KiRecheckApc), so an APC queued in between is
+ *    not lost.
  */
+#include "ke/apc.h"
 #include "ke/ke.h"
 #include "vf/vf.h"
 
@@ -131,6 +141,9 @@ void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr)
     Thread->Header.SignalState = 0;
     KiInitializeListHead(&Thread->Header.WaitListHead);
     KiInitializeListHead(&Thread->MutantListHead);
+    KiInitializeListHead(&Thread->ApcListHead[KernelMode]);
+    KiInitializeListHead(&Thread->ApcListHead[UserMode]);
+    Thread->ApcQueueable = TRUE;
     atomic_store(&Thread->WaitStatus, STATUS_SUCCESS);
     atomic_store(&Thread->Parked, 0);
     Thread->Process = Process;
@@ -220,6 +233,34 @@ static void KiRecheckAlert(PKTHREAD t, BOOLEAN Alertable, KPROCESSOR_MODE WaitMo
         atomic_store(alerted, FALSE);
 }
 
+/* An APC queued after the wait tested ApcPending but before it became
+   pending may have found no wait to interrupt: interrupt it now. */
+static void KiRecheckApc(PKTHREAD t, UCHAR Mask)
+{
+    UCHAR kinds = atomic_load(&t->ApcPending) & Mask;
+    LONG expected = KI_WAIT_PENDING;
+    if (kinds)
+        atomic_compare_exchange_strong(&t->WaitStatus, &expected,
+                                       kinds & (KI_APC_SPECIAL | KI_APC_NORMAL)
+                                           ? KI_WAIT_KERNEL_APC
+                                           : STATUS_USER_APC);
+}
+
+/* Publishes what may end the wait the thread is about to start. */
+static void KiPrepareWait(PKTHREAD t, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, UCHAR Mask)
+{
+    __atomic_store_n(&t->WaitMode, WaitMode, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->Alertable, Alertable, __ATOMIC_RELAXED);
+    atomic_store(&t->WaitApcMask, Mask);
+}
+
+/* Documented: an alertable UserMode wait started while a user APC is queued
+   returns STATUS_USER_APC at once. */
+static bool KiUserApcQueued(PKTHREAD t, UCHAR Mask)
+{
+    return (Mask & KI_APC_USER) && (atomic_load(&t->ApcPending) & KI_APC_USER);
+}
+
 /* Sleep until the wait's outcome is decided; returns it (or KI_WAIT_RETRY). */
 static LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline)
 {
@@ -279,56 +320,67 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
             w.Locks[w.LockCount++] = w.Locks[i];
     }
     KiComputeDeadline(Timeout, &deadline);
-
     t->WaitReason = (UCHAR)WaitReason;
-    t->WaitMode = WaitMode;
-    t->Alertable = Alertable;
-
-    KiLockAll(&w);
-    status = KiTrySatisfy(&w, t);
-    if (status == KI_WAIT_PENDING && Alertable &&
-        atomic_exchange(&t->Alerted[WaitMode ? UserMode : KernelMode], FALSE))
-        status = STATUS_ALERTED;
-    if (status == KI_WAIT_PENDING && (deadline.Immediate || KiDeadlinePassed(&deadline)))
-        status = STATUS_TIMEOUT;
-    if (status != KI_WAIT_PENDING) {
-        KiUnlockAll(&w);
-        VfpWaitDone(Count, Object, WaitType, status, __builtin_return_address(0)); /* verifier */
-        return status;
-    }
-    atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
-    for (ULONG i = 0; i < Count; i++) {
-        PKWAIT_BLOCK b = &w.Blocks[i];
-        b->Thread = (struct _KTHREAD *)t;
-        b->Object = Object[i];
-        b->NextWaitBlock = i + 1 < Count ? &w.Blocks[i + 1] : &w.Blocks[0];
-        b->WaitKey = (USHORT)i;
-        b->WaitType = (UCHAR)WaitType;
-        b->BlockState = KI_BLOCK_ACTIVE;
-        KiInsertTailList(&((DISPATCHER_HEADER *)Object[i])->WaitListHead, &b->WaitListEntry);
-    }
-    KiRecheckAlert(t, Alertable, WaitMode);
-    KiUnlockAll(&w);
 
     for (;;) {
-        status = KiParkThread(t, &deadline);
+        KiDeliverKernelApcs();
+        UCHAR mask = KiApcWaitMask(Alertable, WaitMode);
+        KiPrepareWait(t, WaitMode, Alertable, mask);
+
         KiLockAll(&w);
-        if (status == KI_WAIT_RETRY) {
-            status = KiTrySatisfy(&w, t);
-            if (status == KI_WAIT_PENDING && KiDeadlinePassed(&deadline))
-                status = STATUS_TIMEOUT;
-            if (status == KI_WAIT_PENDING) {
-                atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
-                KiUnlockAll(&w);
-                continue;
-            }
+        status = KiTrySatisfy(&w, t);
+        if (status == KI_WAIT_PENDING && Alertable &&
+            atomic_exchange(&t->Alerted[WaitMode ? UserMode : KernelMode], FALSE))
+            status = STATUS_ALERTED;
+        if (status == KI_WAIT_PENDING && KiUserApcQueued(t, mask))
+            status = STATUS_USER_APC;
+        if (status == KI_WAIT_PENDING && (deadline.Immediate || KiDeadlinePassed(&deadline)))
+            status = STATUS_TIMEOUT;
+        if (status != KI_WAIT_PENDING) {
+            KiUnlockAll(&w);
+            break;
         }
-        KiUnlinkBlocks(&w);
+        atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
+        for (ULONG i = 0; i < Count; i++) {
+            PKWAIT_BLOCK b = &w.Blocks[i];
+            b->Thread = (struct _KTHREAD *)t;
+            b->Object = Object[i];
+            b->NextWaitBlock = i + 1 < Count ? &w.Blocks[i + 1] : &w.Blocks[0];
+            b->WaitKey = (USHORT)i;
+            b->WaitType = (UCHAR)WaitType;
+            b->BlockState = KI_BLOCK_ACTIVE;
+            KiInsertTailList(&((DISPATCHER_HEADER *)Object[i])->WaitListHead, &b->WaitListEntry);
+        }
+        KiRecheckAlert(t, Alertable, WaitMode);
+        KiRecheckApc(t, mask);
         KiUnlockAll(&w);
-        atomic_store(&t->WaitStatus, STATUS_SUCCESS);
-        VfpWaitDone(Count, Object, WaitType, status, __builtin_return_address(0)); /* verifier */
-        return status;
+
+        for (;;) {
+            status = KiParkThread(t, &deadline);
+            KiLockAll(&w);
+            if (status == KI_WAIT_RETRY) {
+                status = KiTrySatisfy(&w, t);
+                if (status == KI_WAIT_PENDING && KiDeadlinePassed(&deadline))
+                    status = STATUS_TIMEOUT;
+                if (status == KI_WAIT_PENDING) {
+                    atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
+                    KiRecheckAlert(t, Alertable, WaitMode);
+                    KiRecheckApc(t, mask);
+                    KiUnlockAll(&w);
+                    continue;
+                }
+            }
+            KiUnlinkBlocks(&w);
+            KiUnlockAll(&w);
+            atomic_store(&t->WaitStatus, STATUS_SUCCESS);
+            break;
+        }
+        if (status != KI_WAIT_KERNEL_APC)
+            break;
     }
+    VfpWaitDone(Count, Object, WaitType, status, __builtin_return_address(0)); /* verifier */
+    KiDeliverKernelApcs();
+    return status;
 }
 KM_EXPORT(KeWaitForMultipleObjects);
 
@@ -358,18 +410,27 @@ NTSTATUS NTAPI KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertabl
     KI_DEADLINE deadline;
 
     KiComputeDeadline(Interval, &deadline);
-    if (Alertable && atomic_exchange(&t->Alerted[WaitMode ? UserMode : KernelMode], FALSE))
-        return STATUS_ALERTED;
-    if (deadline.Immediate) {
-        sched_yield();
-        return STATUS_SUCCESS;
+    for (;;) {
+        KiDeliverKernelApcs();
+        UCHAR mask = KiApcWaitMask(Alertable, WaitMode);
+        KiPrepareWait(t, WaitMode, Alertable, mask);
+        if (Alertable && atomic_exchange(&t->Alerted[WaitMode ? UserMode : KernelMode], FALSE))
+            return STATUS_ALERTED;
+        if (KiUserApcQueued(t, mask))
+            return STATUS_USER_APC;
+        if (deadline.Immediate) {
+            sched_yield();
+            return STATUS_SUCCESS;
+        }
+        atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
+        KiRecheckAlert(t, Alertable, WaitMode);
+        KiRecheckApc(t, mask);
+        LONG status = KiParkThread(t, &deadline);
+        atomic_store(&t->WaitStatus, STATUS_SUCCESS);
+        if (status != KI_WAIT_KERNEL_APC) {
+            KiDeliverKernelApcs();
+            return status == STATUS_TIMEOUT ? STATUS_SUCCESS : status;
+        }
     }
-    t->WaitMode = WaitMode;
-    t->Alertable = Alertable;
-    atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
-    KiRecheckAlert(t, Alertable, WaitMode);
-    LONG status = KiParkThread(t, &deadline);
-    atomic_store(&t->WaitStatus, STATUS_SUCCESS);
-    return status == STATUS_TIMEOUT ? STATUS_SUCCESS : status;
 }
 KM_EXPORT(KeDelayExecutionThread);

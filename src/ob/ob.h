@@ -51,7 +51,7 @@ NTSTATUS ObpInsertHandle(PVOID Object, ACCESS_MASK GrantedAccess, ULONG Attribut
                          bool Reference, PHANDLE Handle);
 
 /* Maps GENERIC_* bits to the type's specific rights. */
-ACCESS_MASK ObpMapGenericMask(POBJECT_TYPE Type, ACCESS_MASK Access);
+NTAPI ACCESS_MASK ObpMapGenericMask(POBJECT_TYPE Type, ACCESS_MASK Access);
 
 extern POBJECT_TYPE PsThreadType, PsProcessType, ExEventObjectType, ExSemaphoreObjectType,
     IoFileObjectType, CmKeyObjectType, ExMutantObjectType, ExTimerObjectType;

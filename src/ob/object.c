@@ -30,7 +30,7 @@ PVOID ObpCreateObject(POBJECT_TYPE Type, size_t BodySize, void *Creator)
     return h + 1;
 }
 
-static void ObpDeleteObject(OBJECT_HEADER *h)
+static KM_SLOWPATH void ObpDeleteObject(OBJECT_HEADER *h)
 {
     POBJECT_TYPE type = h->Type;
     if (type->DeleteProcedure)
@@ -41,7 +41,7 @@ static void ObpDeleteObject(OBJECT_HEADER *h)
         free(h);
 }
 
-static KM_NORETURN void ObpBadReference(OBJECT_HEADER *h, LONG_PTR count)
+static KM_NORETURN KM_SLOWPATH void ObpBadReference(OBJECT_HEADER *h, LONG_PTR count)
 {
     KeBugCheckEx(0x18 /* REFERENCE_BY_POINTER */, (ULONG_PTR)h->Type, (ULONG_PTR)(h + 1),
                  (ULONG_PTR)atomic_load(&h->HandleCount), (ULONG_PTR)count);
@@ -137,7 +137,7 @@ NTSTATUS NTAPI ObReferenceObjectByPointerWithTag(PVOID Object, ACCESS_MASK Desir
 }
 KM_EXPORT(ObReferenceObjectByPointerWithTag);
 
-ACCESS_MASK ObpMapGenericMask(POBJECT_TYPE Type, ACCESS_MASK Access)
+NTAPI ACCESS_MASK ObpMapGenericMask(POBJECT_TYPE Type, ACCESS_MASK Access)
 {
     const GENERIC_MAPPING *m = &Type->GenericMapping;
     if (Access & GENERIC_READ)

@@ -44,7 +44,7 @@ void PspInitSystemProcess(void)
     PsInitialSystemProcess = p; /* the System process is never deleted */
 }
 
-PVOID PspCurrentProcessObject(void)
+NTAPI PVOID PspCurrentProcessObject(void)
 {
     return KiCurrentThread()->Process;
 }

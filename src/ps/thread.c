@@ -17,12 +17,15 @@
  *    .eh_frame, so the host's unwinder (pthread_exit) must not walk them.
  *  - The thread object is signalled (KiSignalThreadTerminated) after
  *    ExitStatus is final, so a waiter that wakes reads the final status.
+ *  - An ending thread first stops taking APCs and runs its queues down
+ *    (KiRundownApcQueues, ke/apc.c), on itself and before its KPCR is freed.
  *  - PspThreadLock protects PspThreadList (every live ETHREAD) and the
  *    thread-ID counter; it is never held while driver code runs.
  */
 #include "ps/ps.h"
 
 #include "hal/hal.h"
+#include "ke/apc.h"
 #include "ke/dispobj.h"
 #include "ldr/ldr.h"
 #include "vf/vf.h"
@@ -116,6 +119,7 @@ static void *PspSystemThreadStartup(void *Arg)
     }
     VfpThreadExiting(&t->Tcb); /* verifier: no lock may outlive its holder */
     atomic_store(&t->Terminating, TRUE);
+    KiRundownApcQueues(); /* no more APCs; kernel ones delivered, user ones run down (ke/apc.c) */
     PspUnlinkThread(t);
     KiAbandonMutants(&t->Tcb); /* mutants it still owns are abandoned (ke/mutex.c) */
     KiSignalThreadTerminated(&t->Tcb);
@@ -224,7 +228,7 @@ NTSTATUS NTAPI PsTerminateSystemThread(NTSTATUS ExitStatus)
 }
 KM_EXPORT(PsTerminateSystemThread);
 
-PVOID PspCurrentThreadObject(void)
+NTAPI PVOID PspCurrentThreadObject(void)
 {
     return KiCurrentThread();
 }

@@ -30,7 +30,7 @@ static const char *VfpIrqlName(KIRQL Irql)
     }
 }
 
-void VfpCheckIrqlSlow(VF_DDI Ddi, const void *Object, const void *Site)
+KM_SLOWPATH void VfpCheckIrqlSlow(VF_DDI Ddi, const void *Object, const void *Site)
 {
     KIRQL irql = KiCurrentIrql();
     switch (Ddi) {
@@ -87,7 +87,7 @@ static bool VfpOnCurrentStack(const void *Address)
  * what a reader of the report needs. P3 is the object (the array for a
  * multiple-object wait), P4 the address of the timeout.
  */
-void VfpCheckWaitSlow(ULONG Count, PVOID Object[], KPROCESSOR_MODE WaitMode,
+KM_SLOWPATH void VfpCheckWaitSlow(ULONG Count, PVOID Object[], KPROCESSOR_MODE WaitMode,
                       const LARGE_INTEGER *Timeout, const void *Site)
 {
     KIRQL irql = KiCurrentIrql();
@@ -118,7 +118,7 @@ void VfpCheckWaitSlow(ULONG Count, PVOID Object[], KPROCESSOR_MODE WaitMode,
     }
 }
 
-void VfpCheckRaiseIrql(KIRQL Current, KIRQL New, const void *Site)
+KM_SLOWPATH void VfpCheckRaiseIrql(KIRQL Current, KIRQL New, const void *Site)
 {
     if (!VfpEnabled(VF_IRQL) || (New >= Current && New <= HIGH_LEVEL))
         return;
@@ -129,7 +129,7 @@ void VfpCheckRaiseIrql(KIRQL Current, KIRQL New, const void *Site)
             Current, New);
 }
 
-void VfpCheckLowerIrql(KIRQL Current, KIRQL New, const void *Site)
+KM_SLOWPATH void VfpCheckLowerIrql(KIRQL Current, KIRQL New, const void *Site)
 {
     if (!VfpEnabled(VF_IRQL) || (New <= Current && New <= HIGH_LEVEL))
         return;
@@ -145,7 +145,7 @@ static bool VfpIsKernelHandle(HANDLE Handle)
     return ((ULONG_PTR)Handle & KERNEL_HANDLE_MASK) == KERNEL_HANDLE_MASK && (LONG_PTR)Handle < -2;
 }
 
-void VfpCheckReferenceByHandleFailed(HANDLE Handle, POBJECT_TYPE Type, KPROCESSOR_MODE Mode,
+KM_SLOWPATH void VfpCheckReferenceByHandleFailed(HANDLE Handle, POBJECT_TYPE Type, KPROCESSOR_MODE Mode,
                                      NTSTATUS Status, const void *Site)
 {
     if (!VfpEnabled(VF_HANDLES) || Status != STATUS_INVALID_HANDLE)
@@ -172,7 +172,7 @@ void VfpCheckReferenceByHandleFailed(HANDLE Handle, POBJECT_TYPE Type, KPROCESSO
                 (void *)Handle);
 }
 
-void VfpCheckCloseFailed(HANDLE Handle, const void *Site)
+KM_SLOWPATH void VfpCheckCloseFailed(HANDLE Handle, const void *Site)
 {
     if (!VfpEnabled(VF_HANDLES) || !Handle || (LONG_PTR)Handle == -1 || (LONG_PTR)Handle == -2)
         return;
@@ -182,7 +182,7 @@ void VfpCheckCloseFailed(HANDLE Handle, const void *Site)
             "ZwClose(%p): not an open handle (closed twice?)", (void *)Handle);
 }
 
-void VfpTerminateNotSystemThread(const void *Site)
+KM_SLOWPATH void VfpTerminateNotSystemThread(const void *Site)
 {
     if (!VfpEnabled(VF_IRQL))
         return;
@@ -228,7 +228,7 @@ VFP_RACY_READS static void VfpFindWaiter(void *Ctx, PETHREAD Thread)
  * with P2 the object, which is what Driver Verifier reports for a
  * synchronization object it cannot accept.
  */
-VFP_RACY_READS void VfpCheckInitializeSlow(const DISPATCHER_HEADER *Header, const void *Site)
+VFP_RACY_READS KM_SLOWPATH void VfpCheckInitializeSlow(const DISPATCHER_HEADER *Header, const void *Site)
 {
     /* Memory never used for an object (zeroed) or an object with an empty
        wait list has no waiter: only other contents need the thread scan. */

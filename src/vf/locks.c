@@ -189,7 +189,7 @@ static void VfpRecordOrder(VF_LOCK_KIND Kind, const void *Lock, const void *Site
     pthread_mutex_unlock(&VfpGraphLock);
 }
 
-void VfpLockAcquired(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
+KM_SLOWPATH void VfpLockAcquired(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
 {
     if (!VfpEnabled(VF_LOCKS | VF_DEADLOCK))
         return;
@@ -203,7 +203,7 @@ void VfpLockAcquired(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
     VfpHeldCount++;
 }
 
-void VfpLockReleased(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
+KM_SLOWPATH void VfpLockReleased(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
 {
     (void)Kind;
     (void)Site;
@@ -222,7 +222,7 @@ void VfpLockReleased(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
 
 /* A mutex acquired by a wait: the held set is the thread's other mutants
    (its MutantListHead) and its hooked locks. */
-void VfpMutexAcquiredByWait(PVOID Mutex, const void *Site)
+KM_SLOWPATH void VfpMutexAcquiredByWait(PVOID Mutex, const void *Site)
 {
     if (!VfpEnabled(VF_DEADLOCK))
         return;
@@ -233,7 +233,7 @@ void VfpMutexAcquiredByWait(PVOID Mutex, const void *Site)
     VfpRecordOrder(VF_LOCK_MUTEX, Mutex, VfpDriverSite(Site), &t->MutantListHead);
 }
 
-void VfpWaitDoneSlow(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS Status,
+KM_SLOWPATH void VfpWaitDoneSlow(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS Status,
                      const void *Site)
 {
     ULONG first = 0, last = Count;
@@ -314,7 +314,7 @@ static ULONG_PTR VfpApcDisableCount(PKTHREAD t)
  * acquire, 0x38 on release (P2 the IRQL, P3 the thread's APC disable count,
  * P4 the resource). A correct driver never trips them.
  */
-void VfpResourceAcquiring(const void *Resource, BOOLEAN Wait, const void *Site)
+KM_SLOWPATH void VfpResourceAcquiring(const void *Resource, BOOLEAN Wait, const void *Site)
 {
     if (!VfpEnabled(VF_LOCKS | VF_DEADLOCK))
         return;
@@ -330,7 +330,7 @@ void VfpResourceAcquiring(const void *Resource, BOOLEAN Wait, const void *Site)
         VfpLockAcquired(VF_LOCK_RESOURCE, Resource, Site);
 }
 
-void VfpResourceReleasing(const void *Resource, ULONG_PTR Owner, const void *Site)
+KM_SLOWPATH void VfpResourceReleasing(const void *Resource, ULONG_PTR Owner, const void *Site)
 {
     if (!VfpEnabled(VF_LOCKS | VF_DEADLOCK))
         return;
@@ -346,7 +346,7 @@ void VfpResourceReleasing(const void *Resource, ULONG_PTR Owner, const void *Sit
     VfpLockReleased(VF_LOCK_RESOURCE, Resource, Site);
 }
 
-void VfpSpinLockNotHeld(const void *Lock, const void *Site)
+KM_SLOWPATH void VfpSpinLockNotHeld(const void *Lock, const void *Site)
 {
     KIRQL irql = VfpCurrentIrql();
     VfpStop(Site, 0xC4, 0x32, irql, (ULONG_PTR)Lock, 0,
@@ -361,7 +361,7 @@ void VfpSpinLockNotHeld(const void *Lock, const void *Site)
  * thread); the Unsafe routines at APC_LEVEL or inside a critical or guarded
  * region. The 0xC4 subcodes are Driver Verifier's for each.
  */
-void VfpFastMutexMisuse(ULONG Subcode, const void *Mutex, const void *Site)
+KM_SLOWPATH void VfpFastMutexMisuse(ULONG Subcode, const void *Mutex, const void *Site)
 {
     KIRQL irql = VfpCurrentIrql();
     PKTHREAD t = KiCurrentThread();

@@ -54,7 +54,7 @@ static VFP_REF **VfpFindRefLocked(const void *Object)
     return link;
 }
 
-void VfpObjectReferencedSlow(PVOID Object, const void *Site)
+KM_SLOWPATH void VfpObjectReferencedSlow(PVOID Object, const void *Site)
 {
     pthread_mutex_lock(&VfpRefsLock);
     VFP_REF **link = VfpFindRefLocked(Object);
@@ -72,7 +72,7 @@ void VfpObjectReferencedSlow(PVOID Object, const void *Site)
     pthread_mutex_unlock(&VfpRefsLock);
 }
 
-void VfpObjectDereferencedSlow(PVOID Object, const void *Site)
+KM_SLOWPATH void VfpObjectDereferencedSlow(PVOID Object, const void *Site)
 {
     (void)Site;
     pthread_mutex_lock(&VfpRefsLock);
@@ -85,7 +85,7 @@ void VfpObjectDereferencedSlow(PVOID Object, const void *Site)
     pthread_mutex_unlock(&VfpRefsLock);
 }
 
-void VfpBadReference(PVOID Object, LONG_PTR NewCount, const void *Site)
+KM_SLOWPATH void VfpBadReference(PVOID Object, LONG_PTR NewCount, const void *Site)
 {
     if (!VfpEnabled(VF_OBJECTS))
         return;

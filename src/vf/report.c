@@ -35,7 +35,7 @@ unsigned VfpReportCount(void)
     return atomic_load(&VfpReports);
 }
 
-bool VfpIsDriverAddress(const void *Address)
+NTAPI bool VfpIsDriverAddress(const void *Address)
 {
     return LdrFindImageByAddress(Address) != NULL;
 }

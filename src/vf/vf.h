@@ -121,7 +121,7 @@ KM_NORETURN void VfpStop(const void *Site, ULONG Code, ULONG_PTR P1, ULONG_PTR P
                          ULONG_PTR P4, const char *Format, ...)
     __attribute__((format(printf, 7, 8)));
 /* True when Address lies in a loaded driver image. */
-bool VfpIsDriverAddress(const void *Address);
+NTAPI bool VfpIsDriverAddress(const void *Address);
 /* Site when it is in a driver image, else the innermost driver frame on the
    stack (the driver's call into kmhost), else Site. */
 const void *VfpDriverSite(const void *Site);
@@ -142,7 +142,7 @@ typedef enum VF_DDI {
     VF_DDI_OB_REFERENCE_BY_HANDLE,  /* PASSIVE_LEVEL: 0xC4/0xE5 */
     VF_DDI_KE_SET_EVENT,            /* <= DISPATCH_LEVEL: 0xC4/0x80 */
 } VF_DDI;
-void VfpCheckIrqlSlow(VF_DDI Ddi, const void *Object, const void *Site);
+KM_SLOWPATH void VfpCheckIrqlSlow(VF_DDI Ddi, const void *Object, const void *Site);
 static inline void VfpCheckIrql(VF_DDI Ddi, KIRQL Irql, const void *Object, const void *Site)
 {
     if (Irql > PASSIVE_LEVEL && VfpEnabled(VF_IRQL))
@@ -152,7 +152,7 @@ static inline void VfpCheckIrql(VF_DDI Ddi, KIRQL Irql, const void *Object, cons
 /* KeWaitForMultipleObjects: 0x120 above DISPATCH_LEVEL, 0x121 at DISPATCH
    with a NULL timeout, 0x122 at DISPATCH with a non-zero one, 0x123 a
    UserMode wait on an object on the kernel stack. */
-void VfpCheckWaitSlow(ULONG Count, PVOID Object[], KPROCESSOR_MODE WaitMode,
+KM_SLOWPATH void VfpCheckWaitSlow(ULONG Count, PVOID Object[], KPROCESSOR_MODE WaitMode,
                       const LARGE_INTEGER *Timeout, const void *Site);
 #define VF_CHECK_WAIT(Irql, Count, Objects, WaitMode, Timeout, Site)                               \
     do {                                                                                           \
@@ -162,24 +162,24 @@ void VfpCheckWaitSlow(ULONG Count, PVOID Object[], KPROCESSOR_MODE WaitMode,
 
 /* KfRaiseIrql to a lower level (0x30) / KfLowerIrql to a higher one (0x31),
    or beyond HIGH_LEVEL: stops when the verifier is on, else returns. */
-void VfpCheckRaiseIrql(KIRQL Current, KIRQL New, const void *Site);
-void VfpCheckLowerIrql(KIRQL Current, KIRQL New, const void *Site);
+KM_SLOWPATH void VfpCheckRaiseIrql(KIRQL Current, KIRQL New, const void *Site);
+KM_SLOWPATH void VfpCheckLowerIrql(KIRQL Current, KIRQL New, const void *Site);
 
 /* ObReferenceObjectByHandle: Status is what the lookup returned. Stops with
    0xC4/0xF5 (NULL handle), 0x3C (bad handle), 0xF7 (kernel handle with
    UserMode); called only on failure, so the success path costs nothing. */
-void VfpCheckReferenceByHandleFailed(HANDLE Handle, POBJECT_TYPE Type, KPROCESSOR_MODE Mode,
+KM_SLOWPATH void VfpCheckReferenceByHandleFailed(HANDLE Handle, POBJECT_TYPE Type, KPROCESSOR_MODE Mode,
                                      NTSTATUS Status, const void *Site);
 /* ZwClose/NtClose of a handle that is not open: 0x93 INVALID_KERNEL_HANDLE
    (P1 the handle, P2 1) also for values without the kernel bits. */
-void VfpCheckCloseFailed(HANDLE Handle, const void *Site);
+KM_SLOWPATH void VfpCheckCloseFailed(HANDLE Handle, const void *Site);
 
 /* PsTerminateSystemThread from a thread that is not a system thread. */
-void VfpTerminateNotSystemThread(const void *Site);
+KM_SLOWPATH void VfpTerminateNotSystemThread(const void *Site);
 
 /* KeInitializeEvent (and the other Initialize routines) on an object that
    threads are waiting on. Header is read only when the verifier is on. */
-void VfpCheckInitializeSlow(const DISPATCHER_HEADER *Header, const void *Site);
+KM_SLOWPATH void VfpCheckInitializeSlow(const DISPATCHER_HEADER *Header, const void *Site);
 static inline void VfpCheckInitialize(const DISPATCHER_HEADER *Header, const void *Site)
 {
     if (VfpEnabled(VF_INIT_WAITED))
@@ -190,8 +190,8 @@ static inline void VfpCheckInitialize(const DISPATCHER_HEADER *Header, const voi
 
 /* A reference taken / dropped at Site (the caller's return address); only
    sites in driver images are recorded, for the leak report at unload. */
-void VfpObjectReferencedSlow(PVOID Object, const void *Site);
-void VfpObjectDereferencedSlow(PVOID Object, const void *Site);
+KM_SLOWPATH void VfpObjectReferencedSlow(PVOID Object, const void *Site);
+KM_SLOWPATH void VfpObjectDereferencedSlow(PVOID Object, const void *Site);
 static inline void VfpObjectReferenced(PVOID Object, const void *Site)
 {
     if (VfpEnabled(VF_LEAKS) && VfpIsDriverAddress(Site))
@@ -205,7 +205,7 @@ static inline void VfpObjectDereferenced(PVOID Object, const void *Site)
 /* The count of Object went from 0 to NewCount (1: a reference, -1: a
    dereference): 0xC4/0x3F when the verifier checks objects; returns
    otherwise (the caller then bug checks 0x18 as Windows does). */
-void VfpBadReference(PVOID Object, LONG_PTR NewCount, const void *Site);
+KM_SLOWPATH void VfpBadReference(PVOID Object, LONG_PTR NewCount, const void *Site);
 /* The object manager deletes an object: forget it; with VF_OBJECTS keep its
    memory (PointerCount 0) in a quarantine for a while so that a late
    reference is caught (0x3F) instead of touching freed memory. Returns true
@@ -245,8 +245,8 @@ typedef enum VF_LOCK_KIND {
     VF_LOCK_GUARDED_MUTEX,
 } VF_LOCK_KIND;
 /* The current thread now holds Lock (acquired at Site) / released it. */
-void VfpLockAcquired(VF_LOCK_KIND Kind, const void *Lock, const void *Site);
-void VfpLockReleased(VF_LOCK_KIND Kind, const void *Lock, const void *Site);
+KM_SLOWPATH void VfpLockAcquired(VF_LOCK_KIND Kind, const void *Lock, const void *Site);
+KM_SLOWPATH void VfpLockReleased(VF_LOCK_KIND Kind, const void *Lock, const void *Site);
 /* The lock's memory is reinitialised or freed: forget its order edges. */
 void VfpLockDeleted(const void *Lock);
 /* Blocking acquisitions call VfpLockAcquired before they block, so that an
@@ -264,16 +264,16 @@ static inline void VfpQueuedSpinLockReleased(const void *LockHandle, const void 
    enabled below APC_LEVEL (no KeEnterCriticalRegion); with Wait TRUE the
    acquisition cannot fail and enters the held set (try-acquisitions with
    Wait FALSE are not tracked). */
-void VfpResourceAcquiring(const void *Resource, BOOLEAN Wait, const void *Site);
+KM_SLOWPATH void VfpResourceAcquiring(const void *Resource, BOOLEAN Wait, const void *Site);
 /* ExReleaseResourceForThreadLite: the acquisition of Owner (an
    ERESOURCE_THREAD) ends; 0xC4/0x38 when the current thread releases its
    own acquisition with normal kernel APCs enabled below APC_LEVEL. */
-void VfpResourceReleasing(const void *Resource, ULONG_PTR Owner, const void *Site);
+KM_SLOWPATH void VfpResourceReleasing(const void *Resource, ULONG_PTR Owner, const void *Site);
 
 /* KeReleaseSpinLock/KeReleaseSpinLockFromDpcLevel (at entry): a lock whose
    word is free is held by nobody: 0xC4/0x32 (P2 IRQL, P3 the lock), the
    subcode Windows gives a double release. */
-void VfpSpinLockNotHeld(const void *Lock, const void *Site);
+KM_SLOWPATH void VfpSpinLockNotHeld(const void *Lock, const void *Site);
 static inline void VfpCheckSpinLockRelease(const KSPIN_LOCK *Lock, const void *Site)
 {
     if (!(__atomic_load_n(Lock, __ATOMIC_RELAXED) & 1) && VfpEnabled(VF_LOCKS))
@@ -291,7 +291,7 @@ enum {
     VF_FM_ACQUIRE_UNSAFE = 0x39,
     VF_FM_RELEASE_UNSAFE = 0x3A
 };
-void VfpFastMutexMisuse(ULONG Subcode, const void *Mutex, const void *Site);
+KM_SLOWPATH void VfpFastMutexMisuse(ULONG Subcode, const void *Mutex, const void *Site);
 static inline void VfpCheckFastMutex(ULONG Subcode, const void *Mutex, const void *Site)
 {
     KIRQL irql = VfpCurrentIrql();
@@ -309,8 +309,8 @@ static inline void VfpCheckFastMutex(ULONG Subcode, const void *Mutex, const voi
 void VfpPendingTimer(const KTIMER *Timer, const void *Start, const void *End);
 void VfpQueuedDpc(const KDPC *Dpc, const void *Start, const void *End);
 /* A wait returned Status: mutexes it acquired enter the lock order (wait.c). */
-void VfpMutexAcquiredByWait(PVOID Mutex, const void *Site);
-void VfpWaitDoneSlow(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS Status,
+KM_SLOWPATH void VfpMutexAcquiredByWait(PVOID Mutex, const void *Site);
+KM_SLOWPATH void VfpWaitDoneSlow(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS Status,
                      const void *Site);
 static inline void VfpWaitDone(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS Status,
                                const void *Site)
