@@ -3,23 +3,12 @@
  * ntoskrnl exports, called through ms_abi pointers as a driver would. The
  * expected strings are what Windows' documented format rules produce.
  */
+#include "kmtest.h"
 #include "km.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 /* A driver-style variadic call: arguments pass with the Windows convention. */
 static int NTAPI fmt(char *Buf, size_t Len, const char *Format, ...)
@@ -236,6 +225,5 @@ int main(void)
     test_odd_specs();
     test_truncation();
     test_exported_printf();
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return KMTEST_DONE();
 }

@@ -7,6 +7,7 @@
  * Needs, under AddressSanitizer, ASAN_OPTIONS allow_user_segv_handler=1
  * (GCC 12's default) so that kmhost's SIGSEGV handler is the one installed.
  */
+#include "kmtest.h"
 #include "hal/hal.h"
 
 #include <pthread.h>
@@ -42,17 +43,6 @@ __attribute__((weak)) size_t KdGetRecentOutput(char *Buf, size_t Len)
     return 0;
 }
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                 \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 #define USD 0xFFFFF78000000000ULL
 #define EPOCH_1601 116444736000000000ULL
@@ -610,10 +600,5 @@ int main(void)
     TestDriverFaults();
     TestBugChecks();
 
-    if (failures) {
-        printf("%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("all HAL checks passed\n");
-    return 0;
+    return KMTEST_DONE();
 }

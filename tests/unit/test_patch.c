@@ -11,6 +11,7 @@
  * Needs, under AddressSanitizer, ASAN_OPTIONS allow_user_segv_handler=1
  * (GCC 12's default) so that kmhost's SIGSEGV handler is the one installed.
  */
+#include "kmtest.h"
 #include "hal/trap.h"
 #include "ldr/patch.h"
 
@@ -28,17 +29,6 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                 \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 #define USD 0xFFFFF78000000000ULL
 #define CODE_SIZE 8192u
@@ -642,6 +632,5 @@ int main(void)
     KmPrintPatchStats(stdout);
     HalSetCurrentPcr(NULL);
     free(pcr);
-    printf("%s\n", failures ? "FAILED" : "all passed");
-    return failures != 0;
+    return KMTEST_DONE();
 }

@@ -5,6 +5,7 @@
  * the bug check reference), each caught in a forked child that must exit
  * with status 3 after printing its STOP line.
  */
+#include "kmtest.h"
 #include "ex/ex.h"
 #include "km.h"
 
@@ -14,18 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 typedef PVOID(NTAPI *ALLOC_TAG)(POOL_TYPE, SIZE_T, ULONG);
 typedef PVOID(NTAPI *ALLOC2)(POOL_FLAGS, SIZE_T, ULONG);
@@ -146,31 +135,6 @@ static void test_live_list(void)
 }
 
 /* Runs Fn in a child; returns its exit status and its output. */
-static int run_child(void (*Fn)(void), char *Out, size_t Len)
-{
-    int fds[2];
-    if (pipe(fds))
-        return -1;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        close(fds[0]);
-        Fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < Len && (r = read(fds[0], Out + n, Len - 1 - n)) > 0)
-        n += (size_t)r;
-    Out[n] = 0;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 static void *victim;
 
@@ -214,24 +178,24 @@ static unsigned long long victim_in(const char *out)
 static void test_bad_frees(void)
 {
     char out[8192], want[160];
-    int st = run_child(wrong_tag, out, sizeof(out));
+    int st = kmtest_run_child(wrong_tag, out, sizeof(out));
     snprintf(want, sizeof(want),
              "*** STOP: 0x000000C2 (0x000000000000000A,0x%016llX,0x%016llX,0x%016llX)",
              victim_in(out), (unsigned long long)TAG_TEST, (unsigned long long)TAG_OTHER);
     CHECK(st == 3 && strstr(out, want), "wrong tag: status %d, want \"%s\" in:\n%s", st, want, out);
 
-    st = run_child(double_free, out, sizeof(out));
+    st = kmtest_run_child(double_free, out, sizeof(out));
     snprintf(want, sizeof(want), "*** STOP: 0x000000C2 (0x0000000000000007,");
     char tail[40];
     snprintf(tail, sizeof(tail), ",0x%016llX)", victim_in(out));
     CHECK(st == 3 && strstr(out, want) && strstr(out, tail),
           "double free: status %d, want 0x07 ... address %s in:\n%s", st, tail, out);
 
-    st = run_child(never_allocated, out, sizeof(out));
+    st = kmtest_run_child(never_allocated, out, sizeof(out));
     CHECK(st == 3 && strstr(out, "*** STOP: 0x000000C2 (0x0000000000000099,"),
           "bad pointer: status %d in:\n%s", st, out);
 
-    st = run_child(free_null, out, sizeof(out));
+    st = kmtest_run_child(free_null, out, sizeof(out));
     CHECK(st == 3 && strstr(out, "*** STOP: 0x000000C2 (0x0000000000000046,"),
           "NULL: status %d in:\n%s", st, out);
 }
@@ -276,13 +240,13 @@ static void test_injection(void)
     char out[8192];
     exec_mode = "inject";
     exec_rate = "1";
-    int st = run_child(exec_self, out, sizeof(out));
+    int st = kmtest_run_child(exec_self, out, sizeof(out));
     CHECK(st == 3 && strstr(out, "all failed\n") &&
               strstr(out, "*** STOP: 0x0000001E (0x00000000C000009A,"),
           "KMHOST_POOL_FAIL_RATE=1: status %d in:\n%s", st, out);
     exec_mode = "no-inject";
     exec_rate = "0";
-    st = run_child(exec_self, out, sizeof(out));
+    st = kmtest_run_child(exec_self, out, sizeof(out));
     CHECK(st == 0, "KMHOST_POOL_FAIL_RATE=0: status %d", st);
 }
 
@@ -306,6 +270,5 @@ int main(int argc, char **argv)
     test_live_list();
     test_bad_frees();
     test_injection();
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return KMTEST_DONE();
 }

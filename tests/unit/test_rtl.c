@@ -3,24 +3,13 @@
  * export table with ms_abi pointer types, as a driver calls them. Expected
  * values and statuses are the ones the WDK documentation gives.
  */
+#include "kmtest.h"
 #include "km.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <uchar.h>
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 static void *import(const char *name)
 {
@@ -372,6 +361,5 @@ int main(void)
     CHECK(strcmp(KmStatusName(STATUS_BUFFER_OVERFLOW), "STATUS_BUFFER_OVERFLOW") == 0,
           "KmStatusName");
     CHECK(KmStatusName((NTSTATUS)0xC0DE0001) == NULL, "unknown status");
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return KMTEST_DONE();
 }

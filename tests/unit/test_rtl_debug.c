@@ -5,6 +5,7 @@
  * data exports say no debugger, and KdGetRecentOutput returns the last lines
  * oldest first. Output is checked in forked children that write to a pipe.
  */
+#include "kmtest.h"
 #include "km.h"
 
 #include <stdio.h>
@@ -13,18 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 typedef ULONG(NTAPI *DBGPRINT)(const char *, ...);
 typedef ULONG(NTAPI *DBGPRINTEX)(ULONG, ULONG, const char *, ...);
@@ -44,31 +33,6 @@ static void *import(const char *name)
     return e->Address;
 }
 
-static int run_child(void (*Fn)(void), char *Out, size_t Len)
-{
-    int fds[2];
-    if (pipe(fds))
-        return -1;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        close(fds[0]);
-        Fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < Len && (r = read(fds[0], Out + n, Len - 1 - n)) > 0)
-        n += (size_t)r;
-    Out[n] = 0;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static void print_all_levels(void)
 {
@@ -121,20 +85,20 @@ int main(void)
     dbgprintex = (DBGPRINTEX)import("DbgPrintEx");
     char out[8192];
 
-    int st = run_child(print_all_levels, out, sizeof(out));
+    int st = kmtest_run_child(print_all_levels, out, sizeof(out));
     CHECK(st == 0 && strcmp(out, "hello 42 kmhX\nerror-level\ninfo-level\nmask-trace\n") == 0,
           "default shows every level, got:\n%s", out);
 
-    st = run_child(filtered, out, sizeof(out));
+    st = kmtest_run_child(filtered, out, sizeof(out));
     CHECK(st == 0 && strcmp(out, "error-level\n") == 0,
           "KMHOST_DBGPRINT_LEVEL=0 shows errors only (DbgPrint is info level), got:\n%s", out);
 
-    st = run_child(breakpoint, out, sizeof(out));
+    st = kmtest_run_child(breakpoint, out, sizeof(out));
     CHECK(st == 0 && strstr(out, "kmhost: DbgBreakPoint from ") &&
               strstr(out, " ignored: no kernel debugger attached\nafter the breakpoint\n"),
           "DbgBreakPoint reports and returns, got:\n%s", out);
 
-    st = run_child(recent, out, sizeof(out));
+    st = kmtest_run_child(recent, out, sizeof(out));
     const char *ring = strstr(out, "RING[");
     CHECK(st == 0 && ring, "ring child: %d", st);
     if (ring) {
@@ -146,7 +110,7 @@ int main(void)
     }
 
     /* A failed assertion with no debugger is an unhandled breakpoint: 0x1E. */
-    st = run_child(failed_assertion, out, sizeof(out));
+    st = kmtest_run_child(failed_assertion, out, sizeof(out));
     CHECK(st == 3 && strstr(out, "*** Assertion failed: x == 1") &&
               strstr(out, "Source File: drv.c, line 12") &&
               strstr(out, "*** STOP: 0x0000001E (0x0000000080000003,"),
@@ -158,6 +122,5 @@ int main(void)
     CHECK(absent && *(BOOLEAN *)absent->Address == TRUE, "KdDebuggerNotPresent is TRUE");
     CHECK(((REFRESH)import("KdRefreshDebuggerNotPresent"))() == TRUE,
           "KdRefreshDebuggerNotPresent");
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return KMTEST_DONE();
 }

@@ -6,6 +6,7 @@
  * line), the thread-exit lock check (0xC4/0x100A), and the special pool's
  * guard pages (a read past the end or after the free faults).
  */
+#include "kmtest.h"
 #include "ps/ps.h"
 #include "vf/vf.h"
 
@@ -16,46 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures, checks;
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
-
-/* Runs Fn in a child with its standard output captured into Out; returns
-   the wait status. */
-static int run_child(void (*Fn)(void), char *Out, size_t Len)
-{
-    int fds[2];
-    if (pipe(fds))
-        return -1;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        Fn();
-        fflush(stdout);
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t used = 0;
-    ssize_t n;
-    while (used + 1 < Len && (n = read(fds[0], Out + used, Len - 1 - used)) > 0)
-        used += (size_t)n;
-    Out[used] = 0;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return status;
-}
 
 static void test_options(void)
 {
@@ -161,11 +123,11 @@ static void exit_holding(void)
 static void test_locks(void)
 {
     char out[8192];
-    int st = run_child(consistent_order, out, sizeof(out));
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "no inversion"),
+    int st = kmtest_run_child(consistent_order, out, sizeof(out));
+    CHECK(st == 0 && strstr(out, "no inversion"),
           "one order everywhere is not an inversion:\n%s", out);
-    st = run_child(transitive_inversion, out, sizeof(out));
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3, "an inversion stops (exit 3): %d\n%s", st, out);
+    st = kmtest_run_child(transitive_inversion, out, sizeof(out));
+    CHECK(st == 3, "an inversion stops (exit 3): %d\n%s", st, out);
     CHECK(strstr(out, "*** STOP: 0x000000C4 (0x0000000000001001,") != NULL,
           "an inversion is 0xC4/0x1001:\n%s", out);
     char expect[128];
@@ -173,14 +135,14 @@ static void test_locks(void)
     CHECK(strstr(out, expect) != NULL, "P2 is the lock that closed the cycle (A):\n%s", out);
     CHECK(strstr(out, "lock order inversion") && strstr(out, "fast mutex"),
           "the explanation names the order and the kind:\n%s", out);
-    st = run_child(deleted_lock, out, sizeof(out));
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "no inversion"),
+    st = kmtest_run_child(deleted_lock, out, sizeof(out));
+    CHECK(st == 0 && strstr(out, "no inversion"),
           "a deleted lock loses its order:\n%s", out);
-    st = run_child(inversion_unchecked, out, sizeof(out));
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "no inversion"),
+    st = kmtest_run_child(inversion_unchecked, out, sizeof(out));
+    CHECK(st == 0 && strstr(out, "no inversion"),
           "deadlock detection is opt-in:\n%s", out);
-    st = run_child(exit_holding, out, sizeof(out));
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3 &&
+    st = kmtest_run_child(exit_holding, out, sizeof(out));
+    CHECK(st == 3 &&
               strstr(out, "*** STOP: 0x000000C4 (0x000000000000100A,"),
           "a thread that ends holding a lock: 0xC4/0x100A:\n%s", out);
 }
@@ -225,12 +187,12 @@ static void test_special_pool(void)
     free(heap);
     CHECK(VfpSpecialPoolFree(p) && VfpSpecialPoolFree(big), "special blocks are freed");
     CHECK(!VfpSpecialPoolFree(p), "a freed block is no longer live");
-    int st = run_child(overrun, out, sizeof(out));
-    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV && strstr(out, "in bounds ok") &&
+    int st = kmtest_run_child(overrun, out, sizeof(out));
+    CHECK(st == 128 + SIGSEGV && strstr(out, "in bounds ok") &&
               !strstr(out, "not caught"),
           "a read past the end faults: %d\n%s", st, out);
-    st = run_child(use_after_free, out, sizeof(out));
-    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV && strstr(out, "freed") && !strstr(out, "not"),
+    st = kmtest_run_child(use_after_free, out, sizeof(out));
+    CHECK(st == 128 + SIGSEGV && strstr(out, "freed") && !strstr(out, "not"),
           "a read after the free faults: %d\n%s", st, out);
 }
 
@@ -282,6 +244,5 @@ int main(void)
     test_special_pool(); /* before PsInitSystem: no fault handler in the children */
     PsInitSystem();
     test_locks();
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures != 0;
+    return KMTEST_DONE();
 }
