@@ -35,10 +35,13 @@
  * patched `mov cr8`: the inserter sets the target's KPCR InterruptRequest so
  * that the patched code calls KiIrqlLowered); leaving a critical or guarded
  * region; KeReleaseMutex re-enabling kernel APCs; thread exit. A lowering
- * emulated inside the trap handler (code left unpatched) does not deliver:
- * driver code does not run in the signal handler. A thread that runs driver
- * code at PASSIVE_LEVEL and reaches none of these points gets its APC later
- * than on Windows.
+ * emulated by the trap handler (code left unpatched) delivers from inside
+ * the handler, on the thread's alternate signal stack, as the HAL allows
+ * (SA_NODEFER); except under ThreadSanitizer, whose runtime does not support
+ * driver code that traps again inside a handler (see dpc.c): there the APC
+ * waits for the thread's next delivery point. A thread that runs driver code
+ * at PASSIVE_LEVEL and reaches none of these points gets its APC later than
+ * on Windows.
  *
  * Invariants:
  *  - The target's ApcLock guards its two APC lists, ApcQueueable, ApcPending
@@ -73,6 +76,12 @@
 
 #define KI_APC_KERNEL (KI_APC_SPECIAL | KI_APC_NORMAL)
 
+#if defined(__SANITIZE_THREAD__)
+#define KI_APC_FROM_TRAP_HANDLER 0
+#else
+#define KI_APC_FROM_TRAP_HANDLER 1
+#endif
+
 static inline PKAPC KipApcOf(PLIST_ENTRY e)
 {
     return CONTAINING_RECORD(e, KAPC, ApcListEntry);
@@ -89,12 +98,12 @@ static inline void KipClearLoweringRequest(void)
     __asm__ volatile("movb $0, %%gs:0x186" : : : "memory");
 }
 
-/* True inside a signal handler on this thread's alternate stack (the trap
-   handler that emulates `mov cr8, reg`). */
-static bool KipOnSignalStack(void)
+/* True when driver code may not run here: inside the trap handler that
+   emulates `mov cr8, reg` (on the thread's alternate stack), under TSan. */
+static bool KipInTrapHandlerUnderTsan(void)
 {
     stack_t ss;
-    return sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
+    return !KI_APC_FROM_TRAP_HANDLER && sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
 }
 
 /* With t->ApcLock held: special kernel APCs precede normal ones. */
@@ -182,9 +191,9 @@ static bool KipDeliverOne(PKTHREAD t)
 void KiDeliverKernelApcs(void)
 {
     PKTHREAD t = KiCurrentThread();
-    if (!(atomic_load(&t->ApcPending) & KI_APC_KERNEL))
+    if (!t || !(atomic_load(&t->ApcPending) & KI_APC_KERNEL))
         return;
-    if (KiCurrentIrql() != PASSIVE_LEVEL || KipOnSignalStack()) {
+    if (KiCurrentIrql() != PASSIVE_LEVEL || KipInTrapHandlerUnderTsan()) {
         KipRequestLowering();
         return;
     }
@@ -201,6 +210,8 @@ void KiApcIrqlLowered(KIRQL Old, KIRQL New)
 {
     (void)Old;
     PKTHREAD t = KiCurrentThread();
+    if (!t) /* a KPCR without a thread: the HAL's own unit tests */
+        return;
     if (New != PASSIVE_LEVEL) {
         /* Still too high: the lowering to PASSIVE_LEVEL must call us. */
         if (atomic_load(&t->ApcPending) & KI_APC_KERNEL)

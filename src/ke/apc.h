@@ -78,8 +78,9 @@ BOOLEAN NTAPI KeRemoveQueueApc(PKAPC Apc);
 UCHAR KiApcWaitMask(BOOLEAN Alertable, KPROCESSOR_MODE WaitMode);
 
 /* Runs the current thread's deliverable kernel APCs if it is at
-   PASSIVE_LEVEL and may run driver code here (not inside the trap handler).
-   Also KiCheckForKernelApcDelivery, the hook of region.c and mutex.c. */
+   PASSIVE_LEVEL and may run driver code here (see apc.c on the trap
+   handler). Also KiCheckForKernelApcDelivery, the hook of region.c and
+   mutex.c. */
 void KiDeliverKernelApcs(void);
 void KiCheckForKernelApcDelivery(void);
 

@@ -241,9 +241,8 @@ static void KiRecheckApc(PKTHREAD t, UCHAR Mask)
     LONG expected = KI_WAIT_PENDING;
     if (kinds)
         atomic_compare_exchange_strong(&t->WaitStatus, &expected,
-                                       kinds & (KI_APC_SPECIAL | KI_APC_NORMAL)
-                                           ? KI_WAIT_KERNEL_APC
-                                           : STATUS_USER_APC);
+                                       kinds & (KI_APC_SPECIAL | KI_APC_NORMAL) ? KI_WAIT_KERNEL_APC
+                                                                                : STATUS_USER_APC);
 }
 
 /* Publishes what may end the wait the thread is about to start. */
