@@ -34,6 +34,9 @@ typedef struct _KTHREAD {
     KWAIT_BLOCK WaitBlock[THREAD_WAIT_OBJECTS];
     _Atomic LONG WaitStatus; /* futex word: the outcome of the current wait */
     _Atomic LONG Parked;     /* 1 while the thread sleeps in futex_wait */
+    _Atomic LONG WakeRef;    /* signallers still touching this thread (wait.c) */
+    USHORT SpinBudget;       /* adaptive spin before parking (wait.c) */
+    USHORT SpinProbe;
     KPCR *Pcr;
     struct _KPROCESS *Process;
     KPRIORITY Priority;

@@ -20,10 +20,19 @@
  *  - WaitAll waits are not satisfied by signallers: a signaller only moves
  *    the waiter to KI_WAIT_RETRY, and the waiter re-tests all its objects
  *    under all their locks, so it takes all of them or none, atomically.
- *  - Before a wait returns, the waiter takes the lock of every object it
- *    waited on (unlinking its remaining blocks). Any signaller that could
- *    still touch the waiter's thread or blocks holds one of those locks, so
- *    after that nothing refers to them and they may be reused or freed.
+ *  - A signaller that decides a wait holds a WakeRef on the waiting thread
+ *    from before it publishes the outcome until it holds no object lock any
+ *    more (KiFlushDeferredWakes); the waiter returns only once WakeRef is
+ *    back to zero. The futex wake that follows touches only the address
+ *    (see KiWakeAndRelease). A WaitAll nudge (KI_WAIT_RETRY) is settled at
+ *    once: that waiter takes every object lock again anyway. Before a wait
+ *    returns, the waiter also takes the lock of every object whose block is
+ *    still linked, and unlinks it: any other signaller that could still
+ *    touch the waiter's thread or blocks holds one of those locks. So after
+ *    that nothing refers to them and they may be reused or freed. A
+ *    single-object wait satisfied by a signaller has no block left linked
+ *    and takes no lock at all on its way out: the woken thread does not
+ *    contend with its signaller for the object's lock.
  *  - A signaller wakes the waiter with a futex wake only if the waiter has
  *    announced (Parked) that it sleeps: a satisfied spinning waiter costs no
  *    system call.
@@ -46,6 +55,26 @@
 
 #define KI_LOCK_BIT 0x80
 
+/* Per signaller thread: see KiFlushDeferredWakes. */
+static __thread PLIST_ENTRY KiDeferredHead;
+static __thread unsigned KiLocksHeld;
+static __thread volatile int KiDeferredBusy;
+
+/* The end of a signaller's part in deciding a wait: read whether the thread
+   sleeps, let it return (WakeRef), then wake it. The wake comes last so that
+   a woken thread never waits for its waker (on one CPU it would run first);
+   by then the thread may have returned and even ended: a futex wake of an
+   address nobody waits on does nothing, and every futex waiter re-checks
+   its condition, so a stray wake is harmless. */
+static inline void KiWakeAndRelease(PKTHREAD t)
+{
+    _Atomic LONG *word = &t->WaitStatus;
+    LONG parked = atomic_load(&t->Parked);
+    atomic_fetch_sub_explicit(&t->WakeRef, 1, memory_order_release);
+    if (parked)
+        KiFutexWake(word, 1);
+}
+
 void KiLockObject(DISPATCHER_HEADER *Header)
 {
     _Atomic LONG *lock = (_Atomic LONG *)&Header->Lock;
@@ -58,11 +87,44 @@ void KiLockObject(DISPATCHER_HEADER *Header)
                 sched_yield(); /* the holder was preempted: let it run */
         }
     }
+    KiLocksHeld++;
+}
+
+/*
+ * Satisfied waits a signaller still owes its waiters, settled once it holds
+ * no object lock: a waiter may return (and free or reuse the object, as
+ * drivers do with an event on the stack) only after its signaller is done
+ * with the object, and a thread woken while its waker still held the lock
+ * would find the lock taken (on one CPU it runs first and can only yield
+ * back). The satisfied wait blocks themselves form the list, through
+ * WaitListEntry.Flink (they left the object's list): no allocation, no
+ * limit; a block stays valid until its thread's WakeRef drops. Busy guards
+ * the list against a signal handler on the same thread (a trapped `mov cr8`
+ * may deliver an APC that sets an event): a signaller nested inside an
+ * update settles its waiter at once, under its own lock.
+ */
+
+static KM_SLOWPATH void KiFlushDeferredWakes(void)
+{
+    KiDeferredBusy = 1;
+    atomic_signal_fence(memory_order_seq_cst);
+    PLIST_ENTRY e = KiDeferredHead;
+    KiDeferredHead = NULL;
+    atomic_signal_fence(memory_order_seq_cst);
+    KiDeferredBusy = 0;
+    while (e) {
+        PLIST_ENTRY next = e->Flink;
+        PKTHREAD t = CONTAINING_RECORD(e, KWAIT_BLOCK, WaitListEntry)->Thread;
+        KiWakeAndRelease(t); /* the block may be reused from here on */
+        e = next;
+    }
 }
 
 void KiUnlockObject(DISPATCHER_HEADER *Header)
 {
     atomic_fetch_and_explicit((_Atomic LONG *)&Header->Lock, ~KI_LOCK_BIT, memory_order_release);
+    if (--KiLocksHeld == 0 && KiDeferredHead && !KiDeferredBusy)
+        KiFlushDeferredWakes();
 }
 
 static inline UCHAR KiObjectType(const DISPATCHER_HEADER *h)
@@ -108,6 +170,18 @@ static LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread)
     }
 }
 
+
+/* The waiter's side: no signaller still touches this thread. */
+static inline void KiWaitForWakers(PKTHREAD t)
+{
+    for (unsigned spins = 0; atomic_load_explicit(&t->WakeRef, memory_order_acquire); spins++) {
+        if (spins < 256)
+            __builtin_ia32_pause();
+        else
+            sched_yield();
+    }
+}
+
 void KiWaitTest(DISPATCHER_HEADER *Header)
 {
     PLIST_ENTRY head = &Header->WaitListHead;
@@ -122,13 +196,25 @@ void KiWaitTest(DISPATCHER_HEADER *Header)
                 LONG status = STATUS_WAIT_0 + b->WaitKey + KiSatisfy(Header, t);
                 KiRemoveEntryList(e);
                 b->BlockState = KI_BLOCK_REMOVED;
+                atomic_fetch_add(&t->WakeRef, 1);
                 atomic_store(&t->WaitStatus, status);
-                if (atomic_load(&t->Parked))
-                    KiFutexWake(&t->WaitStatus, 1);
+                if (KiDeferredBusy) {
+                    KiWakeAndRelease(t);
+                } else {
+                    KiDeferredBusy = 1;
+                    atomic_signal_fence(memory_order_seq_cst);
+                    e->Flink = KiDeferredHead; /* settled when this thread unlocks */
+                    KiDeferredHead = e;
+                    atomic_signal_fence(memory_order_seq_cst);
+                    KiDeferredBusy = 0;
+                }
             }
-        } else if (atomic_compare_exchange_strong(&t->WaitStatus, &expected, KI_WAIT_RETRY)) {
-            if (atomic_load(&t->Parked))
-                KiFutexWake(&t->WaitStatus, 1);
+        } else {
+            atomic_fetch_add(&t->WakeRef, 1);
+            if (atomic_compare_exchange_strong(&t->WaitStatus, &expected, KI_WAIT_RETRY))
+                KiWakeAndRelease(t);
+            else
+                atomic_fetch_sub_explicit(&t->WakeRef, 1, memory_order_release);
         }
         e = next;
     }
@@ -146,6 +232,8 @@ void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr)
     Thread->ApcQueueable = TRUE;
     atomic_store(&Thread->WaitStatus, STATUS_SUCCESS);
     atomic_store(&Thread->Parked, 0);
+    atomic_store(&Thread->WakeRef, 0);
+    Thread->SpinBudget = 64;
     Thread->Process = Process;
     Thread->Pcr = Pcr;
     Thread->Priority = 8;
@@ -260,21 +348,37 @@ static bool KiUserApcQueued(PKTHREAD t, UCHAR Mask)
     return (Mask & KI_APC_USER) && (atomic_load(&t->ApcPending) & KI_APC_USER);
 }
 
-/* Sleep until the wait's outcome is decided; returns it (or KI_WAIT_RETRY). */
+/*
+ * Sleep until the wait's outcome is decided; returns it (or KI_WAIT_RETRY).
+ * Spinning first pays when the signaller runs on another CPU and answers
+ * within the spin; it only wastes the CPU when both threads share one. So
+ * the budget adapts per thread: it grows when a spin ended the wait and
+ * shrinks when the thread had to sleep anyway, with an occasional short
+ * probe once it reached zero.
+ */
+#define KI_SPIN_MAX 256
 static LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline)
 {
+    unsigned budget = t->SpinBudget;
+    if (budget == 0 && (++t->SpinProbe & 31) == 0)
+        budget = 16;
     for (unsigned spins = 0;; spins++) {
         LONG s = atomic_load(&t->WaitStatus);
         if (s == KI_WAIT_CLAIMED) {
             __builtin_ia32_pause();
             continue;
         }
-        if (s != KI_WAIT_PENDING)
+        if (s != KI_WAIT_PENDING) {
+            if (spins <= budget) /* the spin ended the wait */
+                t->SpinBudget = (USHORT)(budget * 2 + 8 < KI_SPIN_MAX ? budget * 2 + 8 : KI_SPIN_MAX);
             return s;
-        if (spins < 100) {
+        }
+        if (spins < budget) {
             __builtin_ia32_pause();
             continue;
         }
+        if (spins == budget) /* sleeping after all: spin less next time */
+            t->SpinBudget = (USHORT)(budget / 2);
         atomic_store(&t->Parked, 1);
         bool woken = KiFutexWait(&t->WaitStatus, KI_WAIT_PENDING, deadline);
         atomic_store(&t->Parked, 0);
@@ -356,6 +460,12 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
 
         for (;;) {
             status = KiParkThread(t, &deadline);
+            KiWaitForWakers(t);
+            if (Count == 1 && w.Blocks[0].BlockState == KI_BLOCK_REMOVED) {
+                /* Satisfied by a signaller, which unlinked the only block. */
+                atomic_store(&t->WaitStatus, STATUS_SUCCESS);
+                break;
+            }
             KiLockAll(&w);
             if (status == KI_WAIT_RETRY) {
                 status = KiTrySatisfy(&w, t);
