@@ -9,8 +9,9 @@
  * Invariants:
  *  - An object's SignalState and wait list change only under its lock.
  *  - A waiter links its blocks while holding the locks of all its objects
- *    (taken in address order, so two multi-object waiters cannot deadlock;
- *    signallers only ever hold one object lock), after setting its
+ *    (tried in the caller's order, else taken in address order, so two
+ *    multi-object waiters cannot deadlock; signallers only ever hold one
+ *    object lock), after setting its
  *    WaitStatus to KI_WAIT_PENDING. So a signaller either sees the block or
  *    the waiter saw the signal: no lost wake-up.
  *  - The outcome of a wait is decided once, by whoever moves WaitStatus off
@@ -261,11 +262,45 @@ typedef struct KI_WAIT {
     PKWAIT_BLOCK Blocks;
     WAIT_TYPE Type;
     ULONG LockCount;
+    bool Sorted; /* Locks in address order, without duplicates */
     DISPATCHER_HEADER *Locks[MAXIMUM_WAIT_OBJECTS];
 } KI_WAIT;
 
+static bool KiTryLockObject(DISPATCHER_HEADER *Header)
+{
+    if (atomic_fetch_or_explicit((_Atomic LONG *)&Header->Lock, KI_LOCK_BIT,
+                                 memory_order_acquire) &
+        KI_LOCK_BIT)
+        return false;
+    KiLocksHeld++;
+    return true;
+}
+
+/*
+ * All the wait's object locks. Uncontended, they are taken in the caller's
+ * order without sorting (a try-lock cannot deadlock); if one is busy or
+ * listed twice, those taken are dropped and all are taken in address order,
+ * the order every multi-object waiter uses, so waiters cannot deadlock.
+ */
 static void KiLockAll(KI_WAIT *w)
 {
+    if (!w->Sorted) {
+        ULONG i = 0;
+        while (i < w->LockCount && KiTryLockObject(w->Locks[i]))
+            i++;
+        if (i == w->LockCount)
+            return;
+        while (i-- > 0)
+            KiUnlockObject(w->Locks[i]);
+        qsort(w->Locks, w->LockCount, sizeof(w->Locks[0]), KiCompareHeaders);
+        ULONG n = 0;
+        for (ULONG j = 0; j < w->LockCount; j++) {
+            if (n == 0 || w->Locks[n - 1] != w->Locks[j])
+                w->Locks[n++] = w->Locks[j];
+        }
+        w->LockCount = n;
+        w->Sorted = true;
+    }
     for (ULONG i = 0; i < w->LockCount; i++)
         KiLockObject(w->Locks[i]);
 }
@@ -416,12 +451,8 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
     w.Type = WaitType;
     for (ULONG i = 0; i < Count; i++)
         w.Locks[i] = Object[i];
-    qsort(w.Locks, Count, sizeof(w.Locks[0]), KiCompareHeaders);
-    w.LockCount = 0;
-    for (ULONG i = 0; i < Count; i++) {
-        if (w.LockCount == 0 || w.Locks[w.LockCount - 1] != w.Locks[i])
-            w.Locks[w.LockCount++] = w.Locks[i];
-    }
+    w.LockCount = Count;
+    w.Sorted = Count == 1;
     KiComputeDeadline(Timeout, &deadline);
     t->WaitReason = (UCHAR)WaitReason;
 
