@@ -20,6 +20,13 @@
    handler if it is chained. A guard page sits below it. */
 #define HALP_ALTSTACK_SIZE (256 * 1024)
 
+/* Stacks of ended threads, kept for the next ones: a thread's start and end
+   then cost no mmap, mprotect or munmap (system threads come and go often). */
+#define HALP_STACK_CACHE 64
+static pthread_mutex_t HalpStackCacheLock = PTHREAD_MUTEX_INITIALIZER;
+static void *HalpStackCache[HALP_STACK_CACHE];
+static unsigned HalpStackCacheCount;
+
 static __thread void *HalpAltStack;
 static __thread stack_t HalpPrevAltStack;
 static __thread uintptr_t HalpStackLow, HalpStackHigh;
@@ -29,11 +36,18 @@ void HalInitThreadSignalStack(void)
     if (HalpAltStack)
         return;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    void *map = mmap(NULL, HALP_ALTSTACK_SIZE + page, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (map == MAP_FAILED)
-        return;
-    mprotect(map, page, PROT_NONE);
+    void *map = NULL;
+    pthread_mutex_lock(&HalpStackCacheLock);
+    if (HalpStackCacheCount)
+        map = HalpStackCache[--HalpStackCacheCount];
+    pthread_mutex_unlock(&HalpStackCacheLock);
+    if (!map) {
+        map = mmap(NULL, HALP_ALTSTACK_SIZE + page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (map == MAP_FAILED)
+            return;
+        mprotect(map, page, PROT_NONE);
+    }
     stack_t ss = {.ss_sp = (char *)map + page, .ss_size = HALP_ALTSTACK_SIZE, .ss_flags = 0};
     if (sigaltstack(&ss, &HalpPrevAltStack) != 0) {
         munmap(map, HALP_ALTSTACK_SIZE + page);
@@ -62,7 +76,13 @@ void HalFreeThreadSignalStack(void)
     if (prev.ss_sp == NULL)
         prev.ss_flags = SS_DISABLE;
     sigaltstack(&prev, NULL);
-    munmap(HalpAltStack, HALP_ALTSTACK_SIZE + page);
+    pthread_mutex_lock(&HalpStackCacheLock);
+    bool kept = HalpStackCacheCount < HALP_STACK_CACHE;
+    if (kept)
+        HalpStackCache[HalpStackCacheCount++] = HalpAltStack;
+    pthread_mutex_unlock(&HalpStackCacheLock);
+    if (!kept)
+        munmap(HalpAltStack, HALP_ALTSTACK_SIZE + page);
     HalpAltStack = NULL;
     HalpStackLow = HalpStackHigh = 0;
 }
