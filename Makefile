@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 KMHOST = $(BUILD)/kmhost
 RUN_HOME = $(abspath $(BUILD))/home
 
-.PHONY: all setup build run test tsan bench clean
+.PHONY: all setup build run test tsan bench fuzz clean
 
 all: build
 
@@ -35,10 +35,15 @@ test: setup
 tsan: setup
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKM_TSAN=ON >/dev/null
 	cmake --build $(TSAN_BUILD) -j$(JOBS) --target kmhost drivers
-	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j$(JOBS) -R '^(setup|conf|sample)\.'
+	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j$(JOBS) -R '^(setup|conf|sample|stress)\.'
 
 bench: build
 	cmake --build $(BUILD) --target bench
+
+# Each fuzz harness for FUZZ_SECONDS (fuzz/README.md).
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) $(TSAN_BUILD)

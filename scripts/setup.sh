@@ -3,7 +3,7 @@
 # Runs apt-get as root, or through sudo when not root.
 set -euo pipefail
 pkgs=(cmake make gcc pkg-config gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev binutils-mingw-w64-x86-64
-      libzydis-dev libsqlite3-dev libssl-dev openssl osslsigncode)
+      libzydis-dev libsqlite3-dev libssl-dev openssl osslsigncode clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

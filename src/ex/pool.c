@@ -29,6 +29,7 @@
  * fail, for robustness tests; KMHOST_POOL_FAIL_SEED seeds the choice.
  */
 #include "ex/ex.h"
+#include "hal/inject.h"
 #include "vf/vf.h"
 
 #include <pthread.h>
@@ -67,42 +68,7 @@ static struct {
 } Exp_recent[EXP_RECENT_FREES];
 static size_t Exp_recent_next;
 
-static pthread_once_t Exp_env_once = PTHREAD_ONCE_INIT;
-static double Exp_fail_rate;
-static _Atomic ULONG64 Exp_fail_state = 0x9E3779B97F4A7C15ull;
-
-static void Exp_read_env(void)
-{
-    const char *rate = getenv("KMHOST_POOL_FAIL_RATE");
-    const char *seed = getenv("KMHOST_POOL_FAIL_SEED");
-    if (rate && *rate) {
-        char *end;
-        double r = strtod(rate, &end);
-        if (*end || r < 0 || r > 1)
-            fprintf(stderr,
-                    "kmhost: KMHOST_POOL_FAIL_RATE=%s ignored: give a fraction between 0 and 1\n",
-                    rate);
-        else
-            Exp_fail_rate = r;
-    }
-    if (seed && *seed)
-        atomic_store(&Exp_fail_state, strtoull(seed, NULL, 0) | 1);
-}
-
-static BOOLEAN Exp_inject_failure(void)
-{
-    pthread_once(&Exp_env_once, Exp_read_env);
-    if (Exp_fail_rate <= 0)
-        return FALSE;
-    ULONG64 x = atomic_load(&Exp_fail_state), n;
-    do {
-        n = x;
-        n ^= n << 13;
-        n ^= n >> 7;
-        n ^= n << 17;
-    } while (!atomic_compare_exchange_weak(&Exp_fail_state, &x, n));
-    return (double)(n >> 11) / (double)(1ull << 53) < Exp_fail_rate;
-}
+static KM_FAULT_INJECTION Exp_fail = KM_FAULT_INJECTION_INIT("POOL");
 
 static size_t Exp_hash(const void *P)
 {
@@ -134,7 +100,7 @@ PVOID ExpAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag, BOOLE
         align *= 2;
     if (lead + NumberOfBytes > EXP_PAGE_SIZE)
         lead = align = EXP_PAGE_SIZE;
-    if (NumberOfBytes > ((size_t)1 << 46) || Exp_inject_failure())
+    if (NumberOfBytes > ((size_t)1 << 46) || km_inject_failure(&Exp_fail))
         return NULL;
     void *base = VfpEnabled(VF_SPECIAL_POOL) ? VfpSpecialPoolAllocate(lead + NumberOfBytes, align)
                                              : NULL; /* verifier: guarded block */

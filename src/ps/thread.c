@@ -25,12 +25,14 @@
 #include "ps/ps.h"
 
 #include "hal/hal.h"
+#include "hal/inject.h"
 #include "ke/apc.h"
 #include "ke/dispobj.h"
 #include "ldr/ldr.h"
 #include "vf/vf.h"
 
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,11 +133,17 @@ static void *PspSystemThreadStartup(void *Arg)
     return NULL;
 }
 
+/* KMHOST_THREAD_FAIL_RATE makes that share of thread creations fail with
+   STATUS_INSUFFICIENT_RESOURCES, as a full system does (hal/inject.c). */
+static KM_FAULT_INJECTION PspThreadFail = KM_FAULT_INJECTION_INIT("THREAD");
+
 NTSTATUS PspCreateSystemThread(PKSTART_ROUTINE StartRoutine, PVOID StartContext, void *Creator,
                                PETHREAD *Thread)
 {
     pthread_attr_t attr;
     pthread_t tid;
+    if (km_inject_failure(&PspThreadFail))
+        return STATUS_INSUFFICIENT_RESOURCES;
     PETHREAD t = PspAllocateThread(Creator);
     if (!t)
         return STATUS_INSUFFICIENT_RESOURCES;

@@ -5,10 +5,11 @@
  *  - open handles (ObpOpenHandleCount) and live system threads
  *    (PspLiveThreadCount) return exactly to their baseline: each is a count
  *    of things the driver must give back, so no tolerance;
- *  - memory mappings (/proc/self/maps lines) stay within 16 of the baseline:
- *    every load maps the image and its threads' stacks, and glibc keeps a
- *    bounded cache of freed thread stacks, so a few mappings may stay cached,
- *    but a leaked image or stack per load would add hundreds;
+ *  - memory mappings (/proc/self/maps lines) stay within 64 of the baseline:
+ *    every load maps the image and its threads' stacks; glibc keeps a
+ *    bounded cache of freed thread stacks and the sanitizer runtimes map
+ *    their own regions lazily (TSan: +22 over 900 loads), but one leaked
+ *    image or stack per load would add 900;
  *  - live pool allocations (ExpLiveAllocationCount) return exactly to their
  *    baseline, and the verifier reports nothing (VfpReportCount);
  *  - resident memory (/proc/self/statm) grows by less than 12 KiB per load
@@ -22,6 +23,10 @@
  *    12 KiB per load holds that and catches a leaked image or stack (also
  *    caught, exactly, by the mapping count). ASan's quarantine is held at 1
  *    MiB here (__asan_default_options) so that freed memory does not count.
+ * Under ThreadSanitizer the resident-memory check is skipped: its shadow
+ * memory grows with every new thread stack and heap block it sees (about 40
+ * KiB per load here) and is not a leak of kmhost's; the exact counts still
+ * apply.
  * The driver is tests/stress/soak/soakdrv.c (built by tests/stress); its
  * path comes from KMHOST_SOAK_DRIVER or defaults to the build tree's. The
  * home is a fresh temporary one with NOINTEGRITYCHECKS Yes, so the driver
@@ -36,6 +41,7 @@
 #include "vf/vf.h"
 
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,12 +162,23 @@ int main(void)
         printf("FAIL: live threads %ld, baseline %ld\n", (long)threads, (long)threads0);
         failures++;
     }
-    if (maps > maps0 + 16) {
+    if (maps > maps0 + 64) {
         printf("FAIL: %d mappings, baseline %d: something is mapped per load and not unmapped\n",
                maps, maps0);
         failures++;
     }
-    if (grown_kib >= 12L * (loads - 100)) {
+#if defined(__SANITIZE_THREAD__)
+    const bool check_rss = false;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+    const bool check_rss = false;
+#else
+    const bool check_rss = true;
+#endif
+#else
+    const bool check_rss = true;
+#endif
+    if (check_rss && grown_kib >= 12L * (loads - 100)) {
         printf("FAIL: resident memory grew by %ld KiB over %d loads (limit 12 KiB per load)\n",
                grown_kib, loads - 100);
         failures++;
