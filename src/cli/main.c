@@ -12,6 +12,7 @@
 #include "vf/vf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -43,6 +44,7 @@ static int KmFlushed(int ExitStatus)
 
 int main(int argc, char **argv)
 {
+    atexit(CmStoreCloseDefault);
     int i = 1;
     while (i < argc && argv[i][0] == '-') {
         if (!strcmp(argv[i], "--home") && i + 1 < argc) {
