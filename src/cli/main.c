@@ -44,7 +44,6 @@ static int KmFlushed(int ExitStatus)
 
 int main(int argc, char **argv)
 {
-    atexit(CmStoreCloseDefault);
     int i = 1;
     while (i < argc && argv[i][0] == '-') {
         if (!strcmp(argv[i], "--home") && i + 1 < argc) {

@@ -94,9 +94,6 @@ typedef uint64_t CM_KEY_ID; /* 0 = none; never reused */
 /* Opens (creating if needed) the database at DbPath. */
 NTSTATUS CmStoreOpen(const char *DbPath, CM_STORE **Store);
 void CmStoreClose(CM_STORE *Store);
-/* Closes the process-wide store (at exit: the last connection to close folds
-   the WAL into the database, so the next process opens it without replaying). */
-void CmStoreCloseDefault(void);
 /* Everything committed so far reaches the disk (fsync) before this returns. */
 NTSTATUS CmStoreFlush(CM_STORE *Store);
 /* The process-wide store at <CmGetHome()>/registry.db, opened on first use;

@@ -294,9 +294,10 @@ NTSTATUS CmStoreOpen(const char *DbPath, CM_STORE **Store)
         status = CmpDbError(s, "cannot switch the registry database to WAL mode");
         goto fail;
     }
-    /* A short WAL: the next process to open the store must read and checksum
-       what a previous one left (one that ended in a bug check does not close
-       the store), so keep it a few hundred KiB rather than the default 4 MiB. */
+    /* A short WAL: the next process to open the store reads and checksums
+       what the previous ones left (kmhost processes do not close the store:
+       its WAL files also let a read-only store be read), so keep it a few
+       hundred KiB rather than the default 4 MiB. */
     CmpExec(s, "PRAGMA wal_autocheckpoint=64");
     CmpExec(s, "PRAGMA journal_size_limit=1048576");
     if (CmpExec(s, "PRAGMA synchronous=NORMAL") != SQLITE_OK) {
@@ -355,13 +356,4 @@ NTSTATUS CmStoreDefault(CM_STORE **Store)
     *Store = CmpDefault;
     pthread_mutex_unlock(&CmpDefaultLock);
     return s;
-}
-
-void CmStoreCloseDefault(void)
-{
-    pthread_mutex_lock(&CmpDefaultLock);
-    if (CmpDefault)
-        CmStoreClose(CmpDefault);
-    CmpDefault = NULL;
-    pthread_mutex_unlock(&CmpDefaultLock);
 }
