@@ -12,7 +12,7 @@ certs="$build/certs"
 sys="$build/drivers/kthreads.sys"
 signed="$build/drivers/kthreads-signed.sys"
 
-step() { echo "+ $*"; "$@"; }
+step() { echo "+ $*" >&2; "$@"; }
 # 1. A test certificate, and the driver signed with it (signtool on Windows).
 step sh scripts/make-test-cert.sh "$certs" >/dev/null
 step osslsigncode sign -h sha256 -certs "$certs/test-cert.pem" -key "$certs/test-key.pem" \
