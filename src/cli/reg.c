@@ -179,6 +179,20 @@ static int RegpKeyPath(const char *Key, char *Nt, size_t Len)
     return 0;
 }
 
+/* Opens the existing key named Key (reg.exe syntax) in the default store, Nt
+   receiving its NT path: 0, or 1 after printing reg.exe's error. */
+static int RegpOpenKey(const char *Key, char *Nt, size_t Len, CM_STORE **Store, CM_KEY_ID *Id)
+{
+    if (RegpKeyPath(Key, Nt, Len) || RegpOpenStore(Store))
+        return 1;
+    NTSTATUS s = CmOpenKey(*Store, 0, Nt, Id);
+    if (s == STATUS_OBJECT_NAME_NOT_FOUND) {
+        fprintf(stderr, "%s\n", REGP_NOT_FOUND);
+        return 1;
+    }
+    return NT_SUCCESS(s) ? 0 : RegpStoreError(s);
+}
+
 /* ---- query ---- */
 
 static void RegpPrintValue(const CM_VALUE *V)
@@ -257,15 +271,8 @@ static int RegpQuery(const REGP_ARGS *A)
     char nt[8192], display[8192];
     CM_STORE *store;
     CM_KEY_ID key;
-    if (RegpKeyPath(A->Key, nt, sizeof(nt)) || RegpOpenStore(&store))
+    if (RegpOpenKey(A->Key, nt, sizeof(nt), &store, &key))
         return 1;
-    NTSTATUS s = CmOpenKey(store, 0, nt, &key);
-    if (s == STATUS_OBJECT_NAME_NOT_FOUND) {
-        fprintf(stderr, "%s\n", REGP_NOT_FOUND);
-        return 1;
-    }
-    if (!NT_SUCCESS(s))
-        return RegpStoreError(s);
     CmDisplayKeyPath(nt, display, sizeof(display));
     unsigned matches = 0;
     printf("\n");
@@ -482,15 +489,9 @@ static int RegpDelete(const REGP_ARGS *A)
     char nt[8192], display[8192], q[9000];
     CM_STORE *store;
     CM_KEY_ID key;
-    if (RegpKeyPath(A->Key, nt, sizeof(nt)) || RegpOpenStore(&store))
+    if (RegpOpenKey(A->Key, nt, sizeof(nt), &store, &key))
         return 1;
-    NTSTATUS s = CmOpenKey(store, 0, nt, &key);
-    if (s == STATUS_OBJECT_NAME_NOT_FOUND) {
-        fprintf(stderr, "%s\n", REGP_NOT_FOUND);
-        return 1;
-    }
-    if (!NT_SUCCESS(s))
-        return RegpStoreError(s);
+    NTSTATUS s;
     CmDisplayKeyPath(nt, display, sizeof(display));
     if (A->Value || A->Ve) {
         const char *name = A->Ve ? "" : A->Value;
@@ -557,16 +558,10 @@ static int RegpExport(const REGP_ARGS *A)
     CM_STORE *store;
     if (!A->File)
         return RegpUsage(NULL);
-    if (RegpKeyPath(A->Key, nt, sizeof(nt)) || RegpOpenStore(&store))
-        return 1;
     CM_KEY_ID key;
-    NTSTATUS s = CmOpenKey(store, 0, nt, &key);
-    if (s == STATUS_OBJECT_NAME_NOT_FOUND) {
-        fprintf(stderr, "%s\n", REGP_NOT_FOUND);
+    if (RegpOpenKey(A->Key, nt, sizeof(nt), &store, &key))
         return 1;
-    }
-    if (!NT_SUCCESS(s))
-        return RegpStoreError(s);
+    NTSTATUS s;
     if (!A->Y && access(A->File, F_OK) == 0) {
         char q[4200];
         snprintf(q, sizeof(q), "File %s already exists. Overwrite", A->File);

@@ -18,6 +18,9 @@
 #include "cm/cm.h"
 #include "ob/ob.h"
 
+#include <stdint.h>
+#include <string.h>
+
 /* winnt.h/wdm.h access rights of keys. */
 #define KEY_QUERY_VALUE 0x0001
 #define KEY_SET_VALUE 0x0002
@@ -51,6 +54,21 @@ NTSTATUS CmpStore(CM_STORE **Store);
 /* One line on stderr: "kmhost: Routine: message", for what a driver got wrong
    or what the host could not do (the status alone would not say why). */
 void CmpReport(const char *Routine, const char *Fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Routine's status from the store: STATUS_REGISTRY_IO_FAILED is reported on
+   stderr with the store's reason (a driver only sees the status). */
+NTSTATUS CmpStoreStatus(const char *Routine, NTSTATUS s);
+
+/* The pointer checks of the Zw*Key / Zw*ValueKey query routines, before any
+   class check: STATUS_ACCESS_VIOLATION (reported) for a NULL ResultLength or
+   a NULL Buffer with a Length. */
+NTSTATUS CmpCheckInfoArgs(const char *Routine, PVOID Buffer, ULONG Length, PULONG ResultLength);
+
+/* Stores a little-endian ULONG at an unaligned p. */
+static inline void CmpPut32(uint8_t *p, ULONG v)
+{
+    memcpy(p, &v, 4);
+}
 
 /* A referenced key body from a handle: STATUS_INVALID_HANDLE,
    STATUS_OBJECT_TYPE_MISMATCH (not a key). Release with ObfDereferenceObject. */

@@ -88,8 +88,7 @@ NTSTATUS CmpStore(CM_STORE **Store)
     return s;
 }
 
-/* The store explains I/O failures; a driver only sees the status. */
-static NTSTATUS CmpStoreStatus(const char *Routine, NTSTATUS s)
+NTSTATUS CmpStoreStatus(const char *Routine, NTSTATUS s)
 {
     if (s == STATUS_REGISTRY_IO_FAILED)
         CmpReport(Routine, "registry store failure: %s", CmLastError());
@@ -454,11 +453,6 @@ static NTSTATUS CmpReturnInfo(void *Buffer, ULONG Length, PULONG ResultLength, c
     return STATUS_SUCCESS;
 }
 
-static void CmpPut32(uint8_t *p, ULONG v)
-{
-    memcpy(p, &v, 4);
-}
-
 /* One KEY_*_INFORMATION for a key: Info from the store, Name its own name
    (UTF-16), FullPath its full NT name (KeyNameInformation only). */
 static NTSTATUS CmpKeyInformation(ULONG Class, const CM_KEY_INFO *Info, const WCHAR *Name,
@@ -505,8 +499,7 @@ static NTSTATUS CmpKeyInformation(ULONG Class, const CM_KEY_INFO *Info, const WC
     }
 }
 
-static NTSTATUS CmpCheckInfoArgs(const char *Routine, PVOID Buffer, ULONG Length,
-                                 PULONG ResultLength)
+NTSTATUS CmpCheckInfoArgs(const char *Routine, PVOID Buffer, ULONG Length, PULONG ResultLength)
 {
     if (!ResultLength) {
         CmpReport(Routine, "ResultLength is NULL");

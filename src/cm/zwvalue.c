@@ -42,11 +42,6 @@ typedef enum {
 #define CMP_VALUE_PARTIAL64_FIXED 8
 #define CMP_NO_DATA 0xFFFFFFFFu
 
-static void CmpPut32(uint8_t *p, ULONG v)
-{
-    memcpy(p, &v, 4);
-}
-
 /* Copies up to Room bytes of Src[0..Len); true if all of it fitted. */
 static bool CmpCopySome(uint8_t *Dst, ULONG Room, const void *Src, ULONG Len)
 {
@@ -143,24 +138,12 @@ static NTSTATUS CmpValueInformation(ULONG Class, const CM_VALUE *Value, uint8_t 
 static NTSTATUS CmpCheckValueInfoArgs(const char *Routine, ULONG Class, PVOID Buffer, ULONG Length,
                                       PULONG ResultLength)
 {
-    if (!ResultLength) {
-        CmpReport(Routine, "ResultLength is NULL");
-        return STATUS_ACCESS_VIOLATION;
-    }
-    if (!Buffer && Length) {
-        CmpReport(Routine, "the information buffer is NULL but Length is %u", Length);
-        return STATUS_ACCESS_VIOLATION;
-    }
+    NTSTATUS s = CmpCheckInfoArgs(Routine, Buffer, Length, ResultLength);
+    if (!NT_SUCCESS(s))
+        return s;
     if (Class > KeyValuePartialInformationAlign64)
         return STATUS_INVALID_PARAMETER;
     return STATUS_SUCCESS;
-}
-
-static NTSTATUS CmpStoreStatus(const char *Routine, NTSTATUS s)
-{
-    if (s == STATUS_REGISTRY_IO_FAILED)
-        CmpReport(Routine, "registry store failure: %s", CmLastError());
-    return s;
 }
 
 NTSTATUS NTAPI ZwQueryValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueName,
@@ -238,6 +221,29 @@ NTSTATUS NTAPI NtEnumerateValueKey(HANDLE KeyHandle, ULONG Index, ULONG KeyValue
 }
 KM_EXPORT(NtEnumerateValueKey);
 
+/* Sets (Type, Data, DataSize) or deletes value ValueName of the key behind
+   KeyHandle, in one store transaction. */
+static NTSTATUS CmpChangeValue(const char *Routine, HANDLE KeyHandle, PUNICODE_STRING ValueName,
+                               bool Delete, ULONG Type, const void *Data, ULONG DataSize)
+{
+    CM_KEY_BODY *key;
+    NTSTATUS s = CmpReferenceKey(KeyHandle, &key);
+    if (!NT_SUCCESS(s))
+        return s;
+    char *name;
+    s = CmpCaptureValueName(Routine, ValueName, &name);
+    if (NT_SUCCESS(s)) {
+        CM_STORE *store;
+        s = CmpStore(&store);
+        if (NT_SUCCESS(s))
+            s = Delete ? CmDeleteValue(store, key->Id, name)
+                       : CmSetValue(store, key->Id, name, Type, Data, DataSize);
+        free(name);
+    }
+    ObfDereferenceObject(key);
+    return CmpStoreStatus(Routine, s);
+}
+
 NTSTATUS NTAPI ZwSetValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueName, ULONG TitleIndex,
                              ULONG Type, PVOID Data, ULONG DataSize)
 {
@@ -246,21 +252,7 @@ NTSTATUS NTAPI ZwSetValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueName, ULONG 
         CmpReport("ZwSetValueKey", "Data is NULL but DataSize is %u", DataSize);
         return STATUS_ACCESS_VIOLATION;
     }
-    CM_KEY_BODY *key;
-    NTSTATUS s = CmpReferenceKey(KeyHandle, &key);
-    if (!NT_SUCCESS(s))
-        return s;
-    char *name;
-    s = CmpCaptureValueName("ZwSetValueKey", ValueName, &name);
-    if (NT_SUCCESS(s)) {
-        CM_STORE *store;
-        s = CmpStore(&store);
-        if (NT_SUCCESS(s))
-            s = CmSetValue(store, key->Id, name, Type, Data, DataSize);
-        free(name);
-    }
-    ObfDereferenceObject(key);
-    return CmpStoreStatus("ZwSetValueKey", s);
+    return CmpChangeValue("ZwSetValueKey", KeyHandle, ValueName, false, Type, Data, DataSize);
 }
 KM_EXPORT(ZwSetValueKey);
 
@@ -273,21 +265,7 @@ KM_EXPORT(NtSetValueKey);
 
 NTSTATUS NTAPI ZwDeleteValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueName)
 {
-    CM_KEY_BODY *key;
-    NTSTATUS s = CmpReferenceKey(KeyHandle, &key);
-    if (!NT_SUCCESS(s))
-        return s;
-    char *name;
-    s = CmpCaptureValueName("ZwDeleteValueKey", ValueName, &name);
-    if (NT_SUCCESS(s)) {
-        CM_STORE *store;
-        s = CmpStore(&store);
-        if (NT_SUCCESS(s))
-            s = CmDeleteValue(store, key->Id, name);
-        free(name);
-    }
-    ObfDereferenceObject(key);
-    return CmpStoreStatus("ZwDeleteValueKey", s);
+    return CmpChangeValue("ZwDeleteValueKey", KeyHandle, ValueName, true, 0, NULL, 0);
 }
 KM_EXPORT(ZwDeleteValueKey);
 

@@ -2,39 +2,7 @@
 # kmhost bcdedit: bcdedit.exe's syntax, layout and messages; settings persist
 # across processes in the kmhost home.
 # Usage: bash test_bcdedit.sh KMHOST_BINARY BUILD_DIR
-set -u
-KMHOST=${1:?usage: test_bcdedit.sh KMHOST_BINARY BUILD_DIR}
-export KMHOST_HOME=$(mktemp -d)
-trap 'rm -rf "$KMHOST_HOME"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-# expect STATUS REGEX ARGS...: runs kmhost ARGS, wants exit STATUS and a line
-# of stdout+stderr matching REGEX ("" for no match wanted).
-expect() {
-    local want=$1 regex=$2
-    shift 2
-    out=$("$KMHOST" "$@" 2>&1)
-    local rc=$?
-    [ "$rc" = "$want" ] || fail "kmhost $*: exit $rc, want $want; output: $out"
-    if [ -n "$regex" ] && ! grep -Eq -- "$regex" <<<"$out"; then
-        fail "kmhost $*: no line matching /$regex/ in: $out"
-    fi
-}
-
-# absent REGEX ARGS...: no line of kmhost ARGS' output matches.
-absent() {
-    local regex=$1
-    shift
-    out=$("$KMHOST" "$@" 2>&1)
-    if grep -Eq -- "$regex" <<<"$out"; then
-        fail "kmhost $*: unexpected line matching /$regex/ in: $out"
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 ok='^The operation completed successfully\.$'
 
@@ -77,8 +45,4 @@ expect 2 'not valid' bcdedit /deletevalue bogus
 absent '^testsigning' bcdedit
 expect 0 'testsigning' bcdedit '/?'
 
-if [ "$failures" -ne 0 ]; then
-    echo "test_bcdedit: $failures failure(s)" >&2
-    exit 1
-fi
-echo "test_bcdedit: all passed"
+km_done

@@ -3,24 +3,7 @@
 # (0 success, 1 failure; kmhost's 2 for bad syntax), and a .reg export /
 # import / export round trip of every value type, compared byte for byte.
 # Usage: bash test_reg.sh KMHOST_BINARY BUILD_DIR
-set -u
-KMHOST=$1
-[ -x "$KMHOST" ] || { echo "no kmhost binary at $KMHOST"; exit 1; }
-TMP=$(mktemp -d "${2:-/tmp}/test_reg.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-export KMHOST_HOME=$TMP/home
-fails=0
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-# run EXPECTED_STATUS cmd...: runs kmhost, keeps stdout in $OUT, stderr in $ERR
-run() {
-    local want=$1; shift
-    OUT=$("$KMHOST" "$@" 2>"$TMP/err" </dev/null); local rc=$?
-    ERR=$(cat "$TMP/err")
-    [ "$rc" = "$want" ] || fail "kmhost $* exited $rc, want $want; stderr: $ERR"
-}
-has() { grep -qF -- "$2" <<<"$1" || fail "expected \"$2\" in: $1"; }
-hasnot() { ! grep -qF -- "$2" <<<"$1" || fail "did not expect \"$2\" in: $1"; }
+. "$(dirname "$0")/lib.sh"
 
 K='HKLM\SOFTWARE\KmTest'
 run 0 reg add "$K" /v Str /d "hello world" /f
@@ -125,5 +108,4 @@ run 1 reg query "$K" /v OnlyThere
 run 0 --home "$TMP/other" reg query "$K" /v OnlyThere
 [ -f "$TMP/other/registry.db" ] || fail "--home did not hold registry.db"
 
-[ $fails = 0 ] && echo "test_reg: all passed" || echo "test_reg: $fails failed"
-[ $fails = 0 ]
+km_done

@@ -5,24 +5,10 @@
 # reg.exe's syntax, run the service by name and count the workers. A value of
 # the wrong type or out of range falls back to the default.
 # Usage: bash test_sample_params.sh KMHOST_BINARY BUILD_DIR
-set -u
-KMHOST=$1
-[ -x "$KMHOST" ] || { echo "no kmhost binary at $KMHOST"; exit 1; }
-BUILD=${2:?usage: test_sample_params.sh KMHOST_BINARY BUILD_DIR}
+. "$(dirname "$0")/lib.sh"
 SYS=$BUILD/drivers/kthreads.sys
 [ -f "$SYS" ] || { echo "no sample driver at $SYS (build the drivers target)"; exit 1; }
-TMP=$(mktemp -d "$BUILD/test_sample_params.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-export KMHOST_HOME=$TMP/home
-fails=0
 
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-run() {
-    local want=$1; shift
-    OUT=$("$KMHOST" "$@" 2>"$TMP/err" </dev/null); local rc=$?
-    ERR=$(cat "$TMP/err")
-    [ "$rc" = "$want" ] || fail "kmhost $* exited $rc, want $want; out: $OUT; stderr: $ERR"
-}
 # workers N: the last run started exactly N workers, each stopped cleanly.
 workers() {
     local started stopped
@@ -65,8 +51,4 @@ workers 4 "ThreadCount of type REG_SZ"
 grep -q 'unreadable (0xC0000024)' <<<"$OUT" ||
     fail "a REG_SZ ThreadCount must fail with STATUS_OBJECT_TYPE_MISMATCH: $OUT"
 
-if [ "$fails" -ne 0 ]; then
-    echo "$fails failed"
-    exit 1
-fi
-echo "all passed"
+km_done

@@ -4,23 +4,8 @@
 # sc.exe's output layout and Win32 error numbers, kmhost's exit statuses
 # (0 success, 1 failure, 2 bad syntax), and start / stop of a service.
 # Usage: bash test_sc.sh KMHOST_BINARY BUILD_DIR
-set -u
-KMHOST=$1
-[ -x "$KMHOST" ] || { echo "no kmhost binary at $KMHOST"; exit 1; }
-BUILD=${2:-/tmp}
-TMP=$(mktemp -d "$BUILD/test_sc.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-export KMHOST_HOME=$TMP/home
-fails=0
+. "$(dirname "$0")/lib.sh"
 
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-run() {
-    local want=$1; shift
-    OUT=$("$KMHOST" "$@" 2>"$TMP/err" </dev/null); local rc=$?
-    ERR=$(cat "$TMP/err")
-    [ "$rc" = "$want" ] || fail "kmhost $* exited $rc, want $want; out: $OUT; stderr: $ERR"
-}
-has() { grep -qF -- "$2" <<<"$1" || fail "expected \"$2\" in: $1"; }
 SVC='HKLM\SYSTEM\CurrentControlSet\Services'
 
 cd "$TMP" && touch drv.sys
@@ -115,5 +100,4 @@ has "$OUT" "[SC] DeleteService SUCCESS"
 run 1 reg query "$SVC\kmtest"
 run 1 sc qc kmtest
 
-[ $fails = 0 ] && echo "test_sc: all passed" || echo "test_sc: $fails failed"
-[ $fails = 0 ]
+km_done

@@ -6,31 +6,9 @@
 # NOINTEGRITYCHECKS loads anything with a warning. Drivers are signed the way
 # the README tells users to: osslsigncode with scripts/make-test-cert.sh.
 # Usage: bash test_signing.sh KMHOST_BINARY BUILD_DIR
-set -u
-KMHOST=${1:?usage: test_signing.sh KMHOST_BINARY BUILD_DIR}
+. "$(dirname "$0")/lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-export KMHOST_HOME=$(mktemp -d)
-work=$(mktemp -d)
-trap 'rm -rf "$KMHOST_HOME" "$work"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-# expect STATUS REGEX ARGS...: kmhost ARGS exits STATUS and a line of its
-# stdout+stderr matches REGEX.
-expect() {
-    local want=$1 regex=$2
-    shift 2
-    out=$(timeout 60 "$KMHOST" "$@" 2>&1)
-    local rc=$?
-    [ "$rc" = "$want" ] || fail "kmhost $*: exit $rc, want $want; output: $out"
-    if [ -n "$regex" ] && ! grep -Eq -- "$regex" <<<"$out"; then
-        fail "kmhost $*: no line matching /$regex/ in: $out"
-    fi
-}
+work=$TMP
 
 cat >"$work/drv.c" <<'C'
 #include <ntddk.h>
@@ -104,8 +82,4 @@ expect 0 '^signed driver loaded$' run "$work/unsigned.sys"
 expect 0 '' bcdedit /deletevalue NOINTEGRITYCHECKS
 expect 1 'not signed' run "$work/unsigned.sys"
 
-if [ "$failures" -ne 0 ]; then
-    echo "test_signing: $failures failure(s)" >&2
-    exit 1
-fi
-echo "test_signing: all passed"
+km_done

@@ -4,40 +4,7 @@
 # processes and applied by later `kmhost run`s of the named drivers that give
 # no --verifier of their own.
 # Usage: bash test_verifier.sh KMHOST_BINARY BUILD_DIR
-set -u
-KMHOST=${1:?usage: test_verifier.sh KMHOST_BINARY BUILD_DIR}
-BUILD=${2:?usage: test_verifier.sh KMHOST_BINARY BUILD_DIR}
-export KMHOST_HOME=$(mktemp -d)
-trap 'rm -rf "$KMHOST_HOME"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-# expect STATUS REGEX ARGS...: runs kmhost ARGS, wants exit STATUS and a line
-# of stdout+stderr matching REGEX ("" for none wanted).
-expect() {
-    local want=$1 regex=$2
-    shift 2
-    out=$("$KMHOST" "$@" 2>&1)
-    local rc=$?
-    [ "$rc" = "$want" ] || fail "kmhost $*: exit $rc, want $want; output: $out"
-    if [ -n "$regex" ] && ! grep -Eq -- "$regex" <<<"$out"; then
-        fail "kmhost $*: no line matching /$regex/ in: $out"
-    fi
-}
-
-# absent REGEX ARGS...: no line of kmhost ARGS' output matches.
-absent() {
-    local regex=$1
-    shift
-    out=$("$KMHOST" "$@" 2>&1)
-    if grep -Eq -- "$regex" <<<"$out"; then
-        fail "kmhost $*: unexpected line matching /$regex/ in: $out"
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # A lock-order inversion: caught only by the deadlock check, which is off by
 # default (Driver Verifier's deadlock detection is opt-in too).
@@ -88,8 +55,4 @@ expect 0 '^No driver is set up for verification' verifier /querysettings
 expect 0 '' run "$DRV"
 absent 'STOP|kmhost: verifying' run "$DRV"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)" >&2
-    exit 1
-fi
-echo "test_verifier: all passed"
+km_done

@@ -31,9 +31,10 @@ static inline int kmtest_done(void)
 }
 #define KMTEST_DONE() kmtest_done()
 
-/* Runs Fn in a child with its standard output and error captured into Out;
-   returns the child's exit status, or 128 + the signal that ended it. */
-static inline int kmtest_run_child(void (*Fn)(void), char *Out, size_t Len)
+/* Runs Fn(Arg) in a child with its standard output and error captured into
+   Out (always terminated); a child whose Fn returns ends with _exit(Ret).
+   Returns the child's raw wait status, or -1 if no pipe could be made. */
+static inline int kmtest_fork(void (*Fn)(void *), void *Arg, int Ret, char *Out, size_t Len)
 {
     int fds[2];
     if (pipe(fds))
@@ -44,9 +45,8 @@ static inline int kmtest_run_child(void (*Fn)(void), char *Out, size_t Len)
         dup2(fds[1], 1);
         dup2(fds[1], 2);
         close(fds[0]);
-        Fn();
-        fflush(stdout);
-        _exit(0);
+        Fn(Arg);
+        _exit(Ret);
     }
     close(fds[1]);
     size_t used = 0;
@@ -57,6 +57,28 @@ static inline int kmtest_run_child(void (*Fn)(void), char *Out, size_t Len)
     close(fds[0]);
     int status = 0;
     waitpid(pid, &status, 0);
+    return status;
+}
+
+struct kmtest_thunk {
+    void (*Fn)(void);
+};
+
+static inline void kmtest_call_thunk(void *Thunk)
+{
+    ((struct kmtest_thunk *)Thunk)->Fn();
+    fflush(stdout);
+}
+
+/* Runs Fn in a child with its standard output and error captured into Out;
+   returns the child's exit status (0 if Fn returns), or 128 + the signal that
+   ended it. */
+static inline int kmtest_run_child(void (*Fn)(void), char *Out, size_t Len)
+{
+    struct kmtest_thunk thunk = {Fn};
+    int status = kmtest_fork(kmtest_call_thunk, &thunk, 0, Out, Len);
+    if (status < 0)
+        return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

@@ -7,8 +7,8 @@
  * Needs, under AddressSanitizer, ASAN_OPTIONS allow_user_segv_handler=1
  * (GCC 12's default) so that kmhost's SIGSEGV handler is the one installed.
  */
-#include "kmtest.h"
 #include "hal/hal.h"
+#include "kmtest.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -42,7 +42,6 @@ __attribute__((weak)) size_t KdGetRecentOutput(char *Buf, size_t Len)
     (void)Len;
     return 0;
 }
-
 
 #define USD 0xFFFFF78000000000ULL
 #define EPOCH_1601 116444736000000000ULL
@@ -391,32 +390,24 @@ static void ExitHook(int Status)
 
 typedef void CHILD_BODY(void *Arg);
 
-/* Runs Body in a child; returns its raw wait status and its merged output. */
+typedef struct {
+    CHILD_BODY *Body;
+    void *Arg;
+} CHILD;
+
+static void ChildMain(void *Child)
+{
+    CHILD *c = Child;
+    KipBugCheckExitHook = ExitHook;
+    c->Body(c->Arg);
+}
+
+/* Runs Body in a child; returns its raw wait status and its merged output.
+   A bug check never returns: a child whose Body does exits with 100. */
 static int RunChild(CHILD_BODY *Body, void *Arg, char *Out, size_t OutLen)
 {
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        KipBugCheckExitHook = ExitHook;
-        Body(Arg);
-        _exit(100); /* a bug check never returns */
-    }
-    close(fds[1]);
-    size_t len = 0;
-    ssize_t n;
-    while (len < OutLen - 1 && (n = read(fds[0], Out + len, OutLen - 1 - len)) > 0)
-        len += (size_t)n;
-    Out[len] = 0;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return status;
+    CHILD child = {Body, Arg};
+    return kmtest_fork(ChildMain, &child, 100, Out, OutLen);
 }
 
 typedef struct {

@@ -11,8 +11,8 @@
  * Needs, under AddressSanitizer, ASAN_OPTIONS allow_user_segv_handler=1
  * (GCC 12's default) so that kmhost's SIGSEGV handler is the one installed.
  */
-#include "kmtest.h"
 #include "hal/trap.h"
+#include "kmtest.h"
 #include "ldr/patch.h"
 
 #include <pthread.h>
@@ -28,7 +28,6 @@
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
-
 
 #define USD 0xFFFFF78000000000ULL
 #define CODE_SIZE 8192u
@@ -555,6 +554,14 @@ static LDR_IMAGE *FindFake(const void *Address)
     return a >= FakeImage.Base && a < FakeImage.Base + FakeImage.Size ? &FakeImage : NULL;
 }
 
+/* The child of RunInvalidWrite: an invalid write through *Write (an FN1 *), which must
+   bug check (the child exits 100 if it returns). */
+static void WriteChild(void *Write)
+{
+    KipBugCheckExitHook = ExitHook;
+    (*(FN1 **)Write)(16);
+}
+
 static int RunInvalidWrite(BOOLEAN Patch, char *Out, size_t OutLen, ULONG64 *Site)
 {
     CODE code;
@@ -564,28 +571,7 @@ static int RunInvalidWrite(BOOLEAN Patch, char *Out, size_t OutLen, ULONG64 *Sit
     FakeImage.Base = code.Base;
     FakeImage.Size = CODE_SIZE;
     CodeFinish(&code, Patch);
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        KipBugCheckExitHook = ExitHook;
-        write(16);
-        _exit(100);
-    }
-    close(fds[1]);
-    size_t len = 0;
-    ssize_t n;
-    while (len < OutLen - 1 && (n = read(fds[0], Out + len, OutLen - 1 - len)) > 0)
-        len += (size_t)n;
-    Out[len] = 0;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
+    int status = kmtest_fork(WriteChild, &write, 100, Out, OutLen);
     CodeFree(&code);
     return status;
 }
