@@ -36,9 +36,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Provided by the I/O manager; weak so that sc works before it exists. */
-int KmServiceStart(const char *Name, double ForSeconds) __attribute__((weak));
-int KmServiceStop(const char *Name) __attribute__((weak));
 
 enum {
     SCP_ERROR_INVALID_PARAMETER = 87,
@@ -536,10 +533,6 @@ static int ScpStart(int argc, char **argv)
         return ScpFail("StartService", SCP_ERROR_SERVICE_DISABLED, NULL);
     if (NT_SUCCESS(CmServiceQueryState(argv[2], &state, NULL)) && state == SERVICE_RUNNING)
         return ScpFail("StartService", SCP_ERROR_SERVICE_ALREADY_RUNNING, NULL);
-    if (!KmServiceStart) {
-        fprintf(stderr, "kmhost sc start: running services is not available in this build\n");
-        return 1;
-    }
     return KmServiceStart(argv[2], seconds);
 }
 
@@ -552,29 +545,15 @@ static int ScpStop(int argc, char **argv)
     if (ScpOpen(argv[2], &store, &key))
         return 1;
     ULONG type = 0, state;
-    pid_t pid;
     CmQueryValueDword(store, key, "Type", &type);
-    NTSTATUS s = CmServiceQueryState(argv[2], &state, &pid);
+    NTSTATUS s = CmServiceQueryState(argv[2], &state, NULL);
     if (!NT_SUCCESS(s))
         return ScpStoreFail("ControlService", s);
     if (state != SERVICE_RUNNING)
         return ScpFail("ControlService", SCP_ERROR_SERVICE_NOT_ACTIVE, NULL);
-    if (KmServiceStop) {
-        if (KmServiceStop(argv[2]) != 0)
-            return ScpFail("ControlService", SCP_ERROR_SERVICE_REQUEST_TIMEOUT, NULL);
-    } else {
-        /* The running host ends its driver on SIGTERM (DriverUnload, then exit). */
-        if (kill(pid, SIGTERM) != 0 && errno != ESRCH)
-            return ScpFail("ControlService", SCP_ERROR_SERVICE_REQUEST_TIMEOUT, strerror(errno));
-        struct timespec tick = {0, 10 * 1000 * 1000};
-        for (int i = 0; i < 6000; i++) {
-            if (!NT_SUCCESS(CmServiceQueryState(argv[2], &state, NULL)) || state != SERVICE_RUNNING)
-                break;
-            nanosleep(&tick, NULL);
-        }
-        if (state == SERVICE_RUNNING)
-            return ScpFail("ControlService", SCP_ERROR_SERVICE_REQUEST_TIMEOUT, NULL);
-    }
+    /* The running host ends its driver on SIGTERM (DriverUnload, then exit). */
+    if (KmServiceStop(argv[2]) != 0)
+        return ScpFail("ControlService", SCP_ERROR_SERVICE_REQUEST_TIMEOUT, NULL);
     ScpPrintStatus(argv[2], type, SERVICE_STOPPED);
     return 0;
 }

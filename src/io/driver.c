@@ -22,11 +22,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void IopDeleteDriver(PVOID Body)
+{
+    PDRIVER_OBJECT d = Body;
+    free(d->DriverName.Buffer);
+    if (d->DriverExtension) {
+        free(d->DriverExtension->ServiceKeyName.Buffer);
+        free(d->DriverExtension);
+    }
+}
+
 static OBJECT_TYPE IopDriverType = {
     .Name = "Driver",
     .GenericMapping = {STANDARD_RIGHTS_READ, STANDARD_RIGHTS_WRITE, STANDARD_RIGHTS_EXECUTE,
                        STANDARD_RIGHTS_REQUIRED | 0x1},
     .ValidAccessMask = STANDARD_RIGHTS_REQUIRED | 0x1,
+    .DeleteProcedure = IopDeleteDriver,
 };
 POBJECT_TYPE IoDriverObjectType = &IopDriverType;
 KM_EXPORT(IoDriverObjectType);
@@ -62,15 +73,6 @@ bool IopMakeUnicodeString(PUNICODE_STRING Out, const char *Prefix, const char *N
     return true;
 }
 
-static void IopDeleteDriver(PVOID Body)
-{
-    PDRIVER_OBJECT d = Body;
-    free(d->DriverName.Buffer);
-    if (d->DriverExtension) {
-        free(d->DriverExtension->ServiceKeyName.Buffer);
-        free(d->DriverExtension);
-    }
-}
 
 typedef struct IOP_CALL {
     KM_DRIVER *Driver;
@@ -160,7 +162,6 @@ NTSTATUS IoLoadDriver(const char *Path, const char *ServiceName, KM_DRIVER **Dri
         free(drv);
         return STATUS_INSUFFICIENT_RESOURCES;
     }
-    IopDriverType.DeleteProcedure = IopDeleteDriver;
     d->Type = IO_TYPE_DRIVER;
     d->Size = (CSHORT)sizeof(DRIVER_OBJECT);
     d->DriverStart = drv->Image->Base;
