@@ -53,7 +53,7 @@ static figure figs[] = {
     {"wake1000", NULL, "notification event wakes 1000", "ns",
      "FUTEX_WAKE(INT_MAX) on a generation word, 1000 pthreads", 1.2, 0, {0}, {0}, 0, 0},
     {"spin1", NULL, "spin lock, uncontended (pair)", "ns",
-     "test-and-test-and-set on an atomic int", 1.2, 0, {0}, {0}, 0, 0},
+     "pthread_spin_lock + pthread_spin_unlock", 1.2, 0, {0}, {0}, 0, 0},
     {"spin2", NULL, "spin lock, 2 threads (acquire)", "ns",
      "the same, 2 threads", 1.2, 0, {0}, {0}, 0, 0},
     {"obref1", NULL, "ObRef..ByHandle+ObDeref, 1 thread", "ns",

@@ -25,16 +25,18 @@
  *    lowering outside a signal handler (KfLowerIrql, patched code) runs the
  *    DPCs on the lowering thread.
  *  - Started counts the DPCs taken off a queue, Finished those whose routine
- *    returned; a thread that drained its processor's queue on lowering also
- *    waits until Finished reaches the Started it read, so every DPC queued
- *    to its processor before the lowering has run when the lowering returns.
+ *    returned; a thread that drains its processor's queue on lowering (its
+ *    InterruptRequest was set) also waits until Finished reaches the Started
+ *    it read, so every DPC it queued to its processor before the lowering
+ *    has run when the lowering returns.
  *  - A DPC queued at IRQL >= DISPATCH_LEVEL to the caller's own processor
  *    does not wake the DPC thread: it runs when the caller lowers its IRQL.
  *    Any other queueing wakes the target's DPC thread (a futex on Signal,
  *    woken only when the thread announced it sleeps in Parked). The caller's
  *    KPCR InterruptRequest byte is set then, and cleared when a lowering
- *    drains the queue: patched IRQL writes may call KiIrqlLowered only
- *    while it is set (src/ldr/patch.h). The APC code (apc.c) also sets it,
+ *    drains the queue: lowerings (KfLowerIrql and the spin lock releases,
+ *    ke.h; patched IRQL writes, src/ldr/patch.h) call KiIrqlLowered only
+ *    while it is set. The APC code (apc.c) also sets it,
  *    on its target's KPCR, to see that thread's next lowering to
  *    PASSIVE_LEVEL, and clears it there.
  */

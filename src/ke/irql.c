@@ -16,51 +16,39 @@
  * that is the verifier's job.)
  */
 #include "hal/hal.h"
+#include "ke/ke.h"
 #include "vf/vf.h"
 
 #define IRQL_NOT_LESS_OR_EQUAL 0x0A
 #define IRQL_NOT_GREATER_OR_EQUAL 0x09
 
-static inline KIRQL KipReadIrql(void)
+KM_SLOWPATH void KiIrqlMisuse(KIRQL Current, KIRQL New, bool Raise, const void *Site)
 {
-    KIRQL irql;
-    __asm__ volatile("movb %%gs:0x50, %0" : "=q"(irql) : : "memory");
-    return irql;
-}
-
-static inline void KipWriteIrql(KIRQL Irql)
-{
-    __asm__ volatile("movb %0, %%gs:0x50" : : "q"(Irql) : "memory");
+    if (Raise) {
+        VfpCheckRaiseIrql(Current, New, Site); /* verifier: 0xC4/0x30 */
+        if (New < Current)
+            KeBugCheckEx(IRQL_NOT_GREATER_OR_EQUAL, Current, New, 0, 0);
+    } else {
+        VfpCheckLowerIrql(Current, New, Site); /* verifier: 0xC4/0x31 */
+        KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, Current, New, 0, 0);
+    }
 }
 
 KIRQL NTAPI KeGetCurrentIrql(VOID)
 {
-    return KipReadIrql();
+    return KiCurrentIrql();
 }
 KM_EXPORT(KeGetCurrentIrql);
 
 KIRQL NTAPI KfRaiseIrql(KIRQL NewIrql)
 {
-    KIRQL old = KipReadIrql();
-    if (NewIrql < old || NewIrql > HIGH_LEVEL)
-        VfpCheckRaiseIrql(old, NewIrql, __builtin_return_address(0)); /* verifier: 0xC4/0x30 */
-    if (NewIrql < old)
-        KeBugCheckEx(IRQL_NOT_GREATER_OR_EQUAL, old, NewIrql, 0, 0);
-    KipWriteIrql(NewIrql);
-    return old;
+    return KiRaiseIrql(NewIrql, __builtin_return_address(0));
 }
 KM_EXPORT(KfRaiseIrql);
 
 VOID NTAPI KfLowerIrql(KIRQL NewIrql)
 {
-    KIRQL old = KipReadIrql();
-    if (NewIrql > old)
-        VfpCheckLowerIrql(old, NewIrql, __builtin_return_address(0)); /* verifier: 0xC4/0x31 */
-    if (NewIrql > old)
-        KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, old, NewIrql, 0, 0);
-    KipWriteIrql(NewIrql);
-    if (NewIrql < old)
-        KiIrqlLowered(old, NewIrql);
+    KiLowerIrql(NewIrql, __builtin_return_address(0));
 }
 KM_EXPORT(KfLowerIrql);
 

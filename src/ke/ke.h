@@ -14,8 +14,8 @@
 
 /* KTHREAD.WaitStatus while a wait is not yet decided; see wait.c. */
 #define KI_WAIT_PENDING 0x7fffffff
-#define KI_WAIT_CLAIMED 0x7ffffffe /* a signaller is satisfying this wait */
-#define KI_WAIT_RETRY 0x7ffffffd   /* WaitAll: an object changed, re-test */
+#define KI_WAIT_CLAIMED 0x7ffffffe    /* a signaller is satisfying this wait */
+#define KI_WAIT_RETRY 0x7ffffffd      /* WaitAll: an object changed, re-test */
 #define KI_WAIT_KERNEL_APC 0x7ffffffc /* a kernel APC came: deliver it, wait again */
 
 /* KTHREAD.ApcPending (what the APC lists hold) and KTHREAD.WaitApcMask
@@ -52,10 +52,10 @@ typedef struct _KTHREAD {
     /* APCs (apc.c). ApcLock guards the two lists, ApcQueueable and the
        Inserted flag of every KAPC queued to the thread. */
     volatile ULONG_PTR ApcLock;
-    LIST_ENTRY ApcListHead[2]; /* KernelMode, UserMode */
-    _Atomic UCHAR ApcPending;  /* KI_APC_* bits: kinds queued; changed under ApcLock */
-    _Atomic UCHAR WaitApcMask; /* KI_APC_* bits that may interrupt the current wait */
-    BOOLEAN ApcQueueable;      /* FALSE once the thread runs down its APCs at exit */
+    LIST_ENTRY ApcListHead[2];   /* KernelMode, UserMode */
+    _Atomic UCHAR ApcPending;    /* KI_APC_* bits: kinds queued; changed under ApcLock */
+    _Atomic UCHAR WaitApcMask;   /* KI_APC_* bits that may interrupt the current wait */
+    BOOLEAN ApcQueueable;        /* FALSE once the thread runs down its APCs at exit */
     BOOLEAN KernelApcInProgress; /* a normal kernel APC's NormalRoutine is running */
 } KTHREAD, *PKTHREAD, *PRKTHREAD;
 
@@ -75,6 +75,40 @@ static inline KIRQL KiCurrentIrql(void)
     KIRQL irql;
     __asm__ volatile("movb %%gs:0x50, %0" : "=r"(irql));
     return irql;
+}
+
+/* The exported IRQL routines' fast paths (irql.c), inlined where kmhost's
+   own exports raise and lower (spin locks). A raise to a lower level or a
+   lowering to a higher one goes to KiIrqlMisuse (verifier report, then bug
+   check 0x9 / 0xA). A lowering below DISPATCH_LEVEL calls KiIrqlLowered only
+   while KPCR.InterruptRequest (gs:[0x186]) is set: the dispatcher sets it
+   whenever it must see the next lowering (DPCs queued to this processor, a
+   DPC routine running, kernel APCs pending), as for patched `mov cr8`
+   (src/ldr/patch.h), so an ordinary lowering is a load and a store. */
+KM_SLOWPATH void KiIrqlMisuse(KIRQL Current, KIRQL New, bool Raise, const void *Site);
+KM_SLOWPATH void KiIrqlLowered(KIRQL Old, KIRQL New); /* dpc.c */
+
+static inline KIRQL KiRaiseIrql(KIRQL New, const void *Site)
+{
+    KIRQL old = KiCurrentIrql();
+    if (__builtin_expect(New < old || New > HIGH_LEVEL, 0))
+        KiIrqlMisuse(old, New, true, Site);
+    __asm__ volatile("movb %0, %%gs:0x50" : : "q"(New) : "memory");
+    return old;
+}
+
+static inline void KiLowerIrql(KIRQL New, const void *Site)
+{
+    KIRQL old = KiCurrentIrql();
+    if (__builtin_expect(New > old, 0))
+        KiIrqlMisuse(old, New, false, Site);
+    __asm__ volatile("movb %0, %%gs:0x50" : : "q"(New) : "memory");
+    if (New < old) {
+        UCHAR request;
+        __asm__ volatile("movb %%gs:0x186, %0" : "=q"(request) : : "memory");
+        if (__builtin_expect(request != 0, 0))
+            KiIrqlLowered(old, New);
+    }
 }
 
 /* list.c: the inline list routines of the WDK, for host code. */
@@ -118,7 +152,7 @@ void KiSignalThreadTerminated(PKTHREAD Thread);
 /* A wait's Timeout as a deadline on the clock the documentation implies (timeout.c). */
 typedef struct KI_DEADLINE {
     bool Infinite;
-    bool Realtime; /* absolute system time: measured on CLOCK_REALTIME */
+    bool Realtime;  /* absolute system time: measured on CLOCK_REALTIME */
     bool Immediate; /* a zero timeout: test the objects, never sleep */
     int64_t Sec;
     int64_t Nsec;

@@ -5,7 +5,7 @@
  * Windows x64 uses and the one the ExInterlocked* routines (src/rtl/list.c)
  * take, so a driver may mix them on one lock. Acquiring raises the IRQL
  * first (KeAcquireSpinLock is a macro for KeAcquireSpinLockRaiseToDpc on
- * x64), releasing lowers it after the lock is free, through KfLowerIrql, so
+ * x64), releasing lowers it after the lock is free, as KfLowerIrql does, so
  * DPCs queued meanwhile run then (dpc.c).
  *
  * In-stack queued spin locks are fair MCS locks: the KSPIN_LOCK word holds
@@ -84,7 +84,7 @@ static inline void KipCheckAtDpc(ULONG Subcode, PKSPIN_LOCK Lock)
 
 KIRQL NTAPI KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)
 {
-    KIRQL old = KfRaiseIrql(DISPATCH_LEVEL);
+    KIRQL old = KiRaiseIrql(DISPATCH_LEVEL, __builtin_return_address(0));
     VfpLockAcquired(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
     KipAcquire(SpinLock);
     return old;
@@ -93,7 +93,7 @@ KM_EXPORT(KeAcquireSpinLockRaiseToDpc);
 
 KIRQL NTAPI KeAcquireSpinLockRaiseToSynch(PKSPIN_LOCK SpinLock)
 {
-    KIRQL old = KfRaiseIrql(SYNCH_LEVEL);
+    KIRQL old = KiRaiseIrql(SYNCH_LEVEL, __builtin_return_address(0));
     VfpLockAcquired(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
     KipAcquire(SpinLock);
     return old;
@@ -108,7 +108,7 @@ VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
     if (irql != DISPATCH_LEVEL && irql != SYNCH_LEVEL)
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, 0x32, irql, (ULONG_PTR)SpinLock, 0);
     KipRelease(SpinLock);
-    KfLowerIrql(NewIrql);
+    KiLowerIrql(NewIrql, __builtin_return_address(0));
 }
 KM_EXPORT(KeReleaseSpinLock);
 
@@ -209,7 +209,7 @@ static void KipReleaseQueued(PKLOCK_QUEUE_HANDLE Handle)
 
 VOID NTAPI KeAcquireInStackQueuedSpinLock(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle)
 {
-    LockHandle->OldIrql = KfRaiseIrql(DISPATCH_LEVEL);
+    LockHandle->OldIrql = KiRaiseIrql(DISPATCH_LEVEL, __builtin_return_address(0));
     VfpLockAcquired(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
     KipAcquireQueued(SpinLock, LockHandle);
 }
@@ -220,7 +220,7 @@ VOID NTAPI KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle)
     KIRQL old = LockHandle->OldIrql;
     VfpQueuedSpinLockReleased(LockHandle, __builtin_return_address(0)); /* verifier */
     KipReleaseQueued(LockHandle);
-    KfLowerIrql(old);
+    KiLowerIrql(old, __builtin_return_address(0));
 }
 KM_EXPORT(KeReleaseInStackQueuedSpinLock);
 
@@ -245,8 +245,9 @@ KM_EXPORT(KeReleaseInStackQueuedSpinLockFromDpcLevel);
 VOID NTAPI KeAcquireInStackQueuedSpinLockForDpc(PKSPIN_LOCK SpinLock,
                                                 PKLOCK_QUEUE_HANDLE LockHandle)
 {
-    LockHandle->OldIrql =
-        KiCurrentIrql() == DISPATCH_LEVEL ? DISPATCH_LEVEL : KfRaiseIrql(DISPATCH_LEVEL);
+    LockHandle->OldIrql = KiCurrentIrql() == DISPATCH_LEVEL
+                              ? DISPATCH_LEVEL
+                              : KiRaiseIrql(DISPATCH_LEVEL, __builtin_return_address(0));
     VfpLockAcquired(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
     KipAcquireQueued(SpinLock, LockHandle);
 }
@@ -258,6 +259,6 @@ VOID NTAPI KeReleaseInStackQueuedSpinLockForDpc(PKLOCK_QUEUE_HANDLE LockHandle)
     VfpQueuedSpinLockReleased(LockHandle, __builtin_return_address(0)); /* verifier */
     KipReleaseQueued(LockHandle);
     if (old != DISPATCH_LEVEL)
-        KfLowerIrql(old);
+        KiLowerIrql(old, __builtin_return_address(0));
 }
 KM_EXPORT(KeReleaseInStackQueuedSpinLockForDpc);

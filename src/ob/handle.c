@@ -13,16 +13,30 @@
  *  - Entries live in pages of KM_HT_PAGE entries, reached through a fixed
  *    directory; a page is never moved or freed once published, so a lookup
  *    needs no table lock.
- *  - An entry's Object word is 0 when free; otherwise the object's body with
- *    bit 0 as the entry lock. A lookup locks the entry, takes a reference,
- *    and unlocks: a close (which locks the entry, clears it, then drops the
- *    handle's reference) can never free the object under a lookup. Lookups
- *    of different handles touch different entries and scale.
+ *  - An entry's Object word is 0 when free; otherwise the object's body in
+ *    bits 0-47 (a host address, 16-byte aligned) with bit 0 as the entry
+ *    lock, and in bits 48-63 a number of references charged to the object
+ *    in advance and not yet handed out (the idea of Windows' EX_FAST_REF).
+ *    The object's PointerCount includes the handle's own reference and the
+ *    charged ones, so the object lives while the word is non-zero.
+ *  - A lookup takes one charged reference with a single compare-exchange of
+ *    the word (a KernelMode lookup without HandleInformation, the common
+ *    driver call, with the verifier's reference checks off): the object's
+ *    count is not touched, so a reference+dereference pair costs two atomic
+ *    operations, the minimum. When none is left, it locks the entry, charges
+ *    OBP_CHARGE more and unlocks. Other lookups lock the entry, take a
+ *    reference and unlock, and read the access and attributes under the
+ *    lock. A close locks the entry, clears it, and drops the handle's
+ *    reference and the charged ones at once: it can never free the object
+ *    under a lookup. Lookups of different handles touch different entries
+ *    and scale. With the verifier's reference checks on, nothing is charged,
+ *    so PointerCount is exact and an extra dereference reaches zero at once,
+ *    as on Windows.
  *  - Free indexes are kept on a stack under the allocation mutex, which only
  *    creating and closing handles take.
  */
-#include "ob/ob.h"
 #include "ob/directory.h"
+#include "ob/ob.h"
 #include "vf/vf.h"
 
 #include <pthread.h>
@@ -48,7 +62,7 @@ static size_t ObpFreeCount, ObpFreeCap;
 static ULONG ObpNextIndex;
 static _Atomic LONG ObpHandleCount;
 
-static HANDLE_ENTRY *ObpEntry(ULONG_PTR Index)
+static inline HANDLE_ENTRY *ObpEntry(ULONG_PTR Index)
 {
     if (Index >= (ULONG_PTR)KM_HT_PAGE * KM_HT_PAGES)
         return NULL;
@@ -56,14 +70,13 @@ static HANDLE_ENTRY *ObpEntry(ULONG_PTR Index)
     return page ? &page[Index % KM_HT_PAGE] : NULL;
 }
 
-static bool ObpIsKernelHandleValue(HANDLE Handle)
+static inline bool ObpIsKernelHandleValue(HANDLE Handle)
 {
-    return ((ULONG_PTR)Handle & KERNEL_HANDLE_MASK) == KERNEL_HANDLE_MASK &&
-           (LONG_PTR)Handle < -2;
+    return ((ULONG_PTR)Handle & KERNEL_HANDLE_MASK) == KERNEL_HANDLE_MASK && (LONG_PTR)Handle < -2;
 }
 
 /* Handle value → entry index, or -1 for a value that is not a handle. */
-static LONG_PTR ObpHandleIndex(HANDLE Handle)
+static inline LONG_PTR ObpHandleIndex(HANDLE Handle)
 {
     ULONG_PTR v = (ULONG_PTR)Handle;
     if (ObpIsKernelHandleValue(Handle))
@@ -73,7 +86,16 @@ static LONG_PTR ObpHandleIndex(HANDLE Handle)
     return (LONG_PTR)(v / 4 - 1);
 }
 
-static uintptr_t ObpLockEntry(HANDLE_ENTRY *e)
+#define OBP_CHARGE_SHIFT 48
+#define OBP_CHARGE_ONE ((uintptr_t)1 << OBP_CHARGE_SHIFT)
+#define OBP_CHARGE 0x7fff /* references charged at a time */
+
+static inline PVOID ObpEntryBody(uintptr_t v)
+{
+    return (PVOID)(v & (OBP_CHARGE_ONE - 2));
+}
+
+static inline uintptr_t ObpLockEntry(HANDLE_ENTRY *e)
 {
     for (;;) {
         uintptr_t v = atomic_load_explicit(&e->Object, memory_order_acquire);
@@ -89,10 +111,14 @@ static uintptr_t ObpLockEntry(HANDLE_ENTRY *e)
     }
 }
 
-NTSTATUS ObpInsertHandle(PVOID Object, ACCESS_MASK GrantedAccess, ULONG Attributes,
-                         bool Reference, PHANDLE Handle)
+NTSTATUS ObpInsertHandle(PVOID Object, ACCESS_MASK GrantedAccess, ULONG Attributes, bool Reference,
+                         PHANDLE Handle)
 {
     ULONG index;
+    /* The entry keeps charged references above bit 47 (see above): a Linux
+       process's addresses are below 2^47 unless it asks mmap for more. */
+    if ((uintptr_t)Object >> OBP_CHARGE_SHIFT)
+        return STATUS_INSUFFICIENT_RESOURCES;
     pthread_mutex_lock(&ObpAllocLock);
     if (ObpFreeCount) {
         index = ObpFree[--ObpFreeCount];
@@ -135,6 +161,35 @@ NTSTATUS ObpInsertHandle(PVOID Object, ACCESS_MASK GrantedAccess, ULONG Attribut
     return STATUS_SUCCESS;
 }
 
+/* One reference to the entry's object, its body (0 for a free entry): a
+   charged one if there is one, else OBP_CHARGE more are charged. */
+static KM_SLOWPATH uintptr_t ObpRechargeEntry(HANDLE_ENTRY *e)
+{
+    uintptr_t v = ObpLockEntry(e);
+    if (!v)
+        return 0;
+    uintptr_t charged = v >> OBP_CHARGE_SHIFT;
+    if (charged == 0) {
+        ObpChargeReferences(ObpEntryBody(v), OBP_CHARGE);
+        charged = OBP_CHARGE;
+    }
+    atomic_store_explicit(&e->Object,
+                          (v & (OBP_CHARGE_ONE - 1)) | (charged - 1) << OBP_CHARGE_SHIFT,
+                          memory_order_release);
+    return (uintptr_t)ObpEntryBody(v);
+}
+
+static inline uintptr_t ObpReferenceEntryFast(HANDLE_ENTRY *e)
+{
+    uintptr_t v = atomic_load_explicit(&e->Object, memory_order_acquire);
+    while (v >= OBP_CHARGE_ONE && !(v & 1)) {
+        if (atomic_compare_exchange_weak_explicit(&e->Object, &v, v - OBP_CHARGE_ONE,
+                                                  memory_order_acquire, memory_order_acquire))
+            return (uintptr_t)ObpEntryBody(v);
+    }
+    return ObpRechargeEntry(e);
+}
+
 /* The current thread's and process's bodies, for the pseudo-handles (ps). */
 NTAPI PVOID PspCurrentThreadObject(void);
 NTAPI PVOID PspCurrentProcessObject(void);
@@ -173,13 +228,23 @@ NTSTATUS NTAPI ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAcces
         }
         LONG_PTR index = ObpHandleIndex(Handle);
         HANDLE_ENTRY *e = index < 0 ? NULL : ObpEntry((ULONG_PTR)index);
-        uintptr_t v = e ? ObpLockEntry(e) : 0;
+        bool fast = AccessMode == KernelMode && !HandleInformation && !VfpEnabled(VF_OBJECTS);
+        uintptr_t v = !e ? 0 : fast ? ObpReferenceEntryFast(e) : ObpLockEntry(e);
         if (!v) {
             VfpCheckReferenceByHandleFailed(Handle, ObjectType, AccessMode, STATUS_INVALID_HANDLE,
                                             __builtin_return_address(0)); /* verifier */
             return STATUS_INVALID_HANDLE;
         }
-        body = (PVOID)v;
+        body = ObpEntryBody(v);
+        if (fast) {
+            if (ObjectType && ObpHeader(body)->Type != ObjectType) {
+                ObpDereferenceMany(body, 1);
+                return STATUS_OBJECT_TYPE_MISMATCH;
+            }
+            VfpObjectReferenced(body, __builtin_return_address(0)); /* verifier */
+            *Object = body;
+            return STATUS_SUCCESS;
+        }
         granted = e->GrantedAccess;
         attributes = e->Attributes & ~(ULONG)OBJ_KERNEL_HANDLE;
         if (ObjectType && ObpHeader(body)->Type != ObjectType) {
@@ -207,9 +272,8 @@ NTSTATUS NTAPI ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAcces
 KM_EXPORT(ObReferenceObjectByHandle);
 
 NTSTATUS NTAPI ObReferenceObjectByHandleWithTag(HANDLE Handle, ACCESS_MASK DesiredAccess,
-                                                POBJECT_TYPE ObjectType,
-                                                KPROCESSOR_MODE AccessMode, ULONG Tag,
-                                                PVOID *Object,
+                                                POBJECT_TYPE ObjectType, KPROCESSOR_MODE AccessMode,
+                                                ULONG Tag, PVOID *Object,
                                                 POBJECT_HANDLE_INFORMATION HandleInformation)
 {
     (void)Tag;
@@ -237,7 +301,8 @@ NTSTATUS NTAPI ObCloseHandle(HANDLE Handle, KPROCESSOR_MODE PreviousMode)
             KeBugCheckEx(0x93 /* INVALID_KERNEL_HANDLE */, (ULONG_PTR)Handle, 1, 0, 0);
         return STATUS_INVALID_HANDLE;
     }
-    PVOID body = (PVOID)v;
+    PVOID body = ObpEntryBody(v);
+    LONG_PTR charged = (LONG_PTR)(v >> OBP_CHARGE_SHIFT);
     atomic_store_explicit(&e->Object, 0, memory_order_release);
 
     OBJECT_HEADER *h = ObpHeader(body);
@@ -262,7 +327,7 @@ NTSTATUS NTAPI ObCloseHandle(HANDLE Handle, KPROCESSOR_MODE PreviousMode)
        permanent (ob/directory.c); the handle's reference still keeps it. */
     if (handles == 0)
         ObpDeleteNameCheck(body);
-    ObfDereferenceObject(body);
+    ObpDereferenceMany(body, 1 + charged);
     return STATUS_SUCCESS;
 }
 KM_EXPORT(ObCloseHandle);
@@ -271,7 +336,8 @@ KM_EXPORT(ObCloseHandle);
    system thread is KernelMode. */
 NTSTATUS NTAPI ZwClose(HANDLE Handle)
 {
-    VfpCheckIrql(VF_DDI_ZW_CLOSE, VfpCurrentIrql(), NULL, __builtin_return_address(0)); /* verifier */
+    VfpCheckIrql(VF_DDI_ZW_CLOSE, VfpCurrentIrql(), NULL,
+                 __builtin_return_address(0)); /* verifier */
     NTSTATUS status = ObCloseHandle(Handle, KernelMode);
     if (status == STATUS_INVALID_HANDLE)
         VfpCheckCloseFailed(Handle, __builtin_return_address(0)); /* verifier */
@@ -297,7 +363,7 @@ void ObpForEachHandle(OBP_HANDLE_VISITOR Visit, void *Ctx)
     pthread_mutex_unlock(&ObpAllocLock);
     for (ULONG i = 0; i < end; i++) {
         HANDLE_ENTRY *e = ObpEntry(i);
-        uintptr_t v = e ? atomic_load(&e->Object) & ~(uintptr_t)1 : 0;
+        uintptr_t v = e ? (uintptr_t)ObpEntryBody(atomic_load(&e->Object)) : 0;
         if (!v)
             continue;
         ULONG_PTR value = ((ULONG_PTR)i + 1) * 4;

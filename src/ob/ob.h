@@ -45,10 +45,16 @@ static inline OBJECT_HEADER *ObpHeader(PVOID Body)
 /* Allocates a zeroed object of Type with PointerCount 1 and no handle. */
 PVOID ObpCreateObject(POBJECT_TYPE Type, size_t BodySize, void *Creator);
 
+/* Drops Count references at once (a closed handle's own and the ones its
+   entry still had charged, handle.c); adds Count references to an object the
+   caller holds a reference to. */
+KM_SLOWPATH void ObpDereferenceMany(PVOID Object, LONG_PTR Count);
+KM_SLOWPATH void ObpChargeReferences(PVOID Object, LONG_PTR Count);
+
 /* Inserts a handle to Object (which must carry a reference the handle takes
    over when Reference is false). Attributes: OBJ_KERNEL_HANDLE, OBJ_INHERIT. */
-NTSTATUS ObpInsertHandle(PVOID Object, ACCESS_MASK GrantedAccess, ULONG Attributes,
-                         bool Reference, PHANDLE Handle);
+NTSTATUS ObpInsertHandle(PVOID Object, ACCESS_MASK GrantedAccess, ULONG Attributes, bool Reference,
+                         PHANDLE Handle);
 
 /* Maps GENERIC_* bits to the type's specific rights. */
 NTAPI ACCESS_MASK ObpMapGenericMask(POBJECT_TYPE Type, ACCESS_MASK Access);

@@ -60,20 +60,35 @@ LONG_PTR NTAPI ObfReferenceObject(PVOID Object)
 }
 KM_EXPORT(ObfReferenceObject);
 
-LONG_PTR NTAPI ObfDereferenceObject(PVOID Object)
+static inline LONG_PTR ObpDereferenceBy(PVOID Object, LONG_PTR Count, const void *Site)
 {
     OBJECT_HEADER *h = ObpHeader(Object);
-    VfpObjectDereferenced(Object, __builtin_return_address(0)); /* verifier */
-    LONG_PTR count = atomic_fetch_sub(&h->PointerCount, 1) - 1;
+    LONG_PTR count = atomic_fetch_sub(&h->PointerCount, Count) - Count;
     if (count < 0) {
-        VfpBadReference(Object, -1, __builtin_return_address(0)); /* verifier */
+        VfpBadReference(Object, -1, Site); /* verifier */
         ObpBadReference(h, count);
     }
     if (count == 0)
         ObpDeleteObject(h);
     return count;
 }
+
+LONG_PTR NTAPI ObfDereferenceObject(PVOID Object)
+{
+    VfpObjectDereferenced(Object, __builtin_return_address(0)); /* verifier */
+    return ObpDereferenceBy(Object, 1, __builtin_return_address(0));
+}
 KM_EXPORT(ObfDereferenceObject);
+
+KM_SLOWPATH void ObpDereferenceMany(PVOID Object, LONG_PTR Count)
+{
+    ObpDereferenceBy(Object, Count, __builtin_return_address(0));
+}
+
+KM_SLOWPATH void ObpChargeReferences(PVOID Object, LONG_PTR Count)
+{
+    atomic_fetch_add_explicit(&ObpHeader(Object)->PointerCount, Count, memory_order_relaxed);
+}
 
 /* The WDK maps these names to the Obf forms; ntoskrnl exports both. */
 VOID NTAPI ObDereferenceObject(PVOID Object)

@@ -44,7 +44,7 @@ typedef struct VFP_HELD {
 } VFP_HELD;
 
 static __thread VFP_HELD VfpHeld[VFP_MAX_HELD];
-static __thread unsigned VfpHeldCount;
+__thread unsigned VfpHeldCount;
 
 struct VFP_NODE;
 typedef struct VFP_EDGE {
@@ -189,10 +189,8 @@ static void VfpRecordOrder(VF_LOCK_KIND Kind, const void *Lock, const void *Site
     pthread_mutex_unlock(&VfpGraphLock);
 }
 
-KM_SLOWPATH void VfpLockAcquired(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
+KM_SLOWPATH void VfpLockAcquiredSlow(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
 {
-    if (!VfpEnabled(VF_LOCKS | VF_DEADLOCK))
-        return;
     Site = VfpDriverSite(Site); /* kmhost's own wrappers: the driver's call */
     if (VfpEnabled(VF_DEADLOCK)) {
         PKTHREAD t = KiCurrentThread();
@@ -203,7 +201,7 @@ KM_SLOWPATH void VfpLockAcquired(VF_LOCK_KIND Kind, const void *Lock, const void
     VfpHeldCount++;
 }
 
-KM_SLOWPATH void VfpLockReleased(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
+KM_SLOWPATH void VfpLockReleasedSlow(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
 {
     (void)Kind;
     (void)Site;
@@ -234,7 +232,7 @@ KM_SLOWPATH void VfpMutexAcquiredByWait(PVOID Mutex, const void *Site)
 }
 
 KM_SLOWPATH void VfpWaitDoneSlow(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS Status,
-                     const void *Site)
+                                 const void *Site)
 {
     ULONG first = 0, last = Count;
     if (WaitType == WaitAny) {

@@ -153,7 +153,7 @@ static inline void VfpCheckIrql(VF_DDI Ddi, KIRQL Irql, const void *Object, cons
    with a NULL timeout, 0x122 at DISPATCH with a non-zero one, 0x123 a
    UserMode wait on an object on the kernel stack. */
 KM_SLOWPATH void VfpCheckWaitSlow(ULONG Count, PVOID Object[], KPROCESSOR_MODE WaitMode,
-                      const LARGE_INTEGER *Timeout, const void *Site);
+                                  const LARGE_INTEGER *Timeout, const void *Site);
 #define VF_CHECK_WAIT(Irql, Count, Objects, WaitMode, Timeout, Site)                               \
     do {                                                                                           \
         if (((Irql) >= DISPATCH_LEVEL || (WaitMode) != KernelMode) && VfpEnabled(VF_IRQL))         \
@@ -168,8 +168,9 @@ KM_SLOWPATH void VfpCheckLowerIrql(KIRQL Current, KIRQL New, const void *Site);
 /* ObReferenceObjectByHandle: Status is what the lookup returned. Stops with
    0xC4/0xF5 (NULL handle), 0x3C (bad handle), 0xF7 (kernel handle with
    UserMode); called only on failure, so the success path costs nothing. */
-KM_SLOWPATH void VfpCheckReferenceByHandleFailed(HANDLE Handle, POBJECT_TYPE Type, KPROCESSOR_MODE Mode,
-                                     NTSTATUS Status, const void *Site);
+KM_SLOWPATH void VfpCheckReferenceByHandleFailed(HANDLE Handle, POBJECT_TYPE Type,
+                                                 KPROCESSOR_MODE Mode, NTSTATUS Status,
+                                                 const void *Site);
 /* ZwClose/NtClose of a handle that is not open: 0x93 INVALID_KERNEL_HANDLE
    (P1 the handle, P2 1) also for values without the kernel bits. */
 KM_SLOWPATH void VfpCheckCloseFailed(HANDLE Handle, const void *Site);
@@ -244,9 +245,22 @@ typedef enum VF_LOCK_KIND {
     VF_LOCK_SPIN,
     VF_LOCK_GUARDED_MUTEX,
 } VF_LOCK_KIND;
-/* The current thread now holds Lock (acquired at Site) / released it. */
-KM_SLOWPATH void VfpLockAcquired(VF_LOCK_KIND Kind, const void *Lock, const void *Site);
-KM_SLOWPATH void VfpLockReleased(VF_LOCK_KIND Kind, const void *Lock, const void *Site);
+/* The current thread now holds Lock (acquired at Site) / released it.
+   Inline: with the lock checks off, nothing is recorded (VfpHeldCount, the
+   thread's count of recorded locks, stays 0) and nothing is called. */
+KM_SLOWPATH void VfpLockAcquiredSlow(VF_LOCK_KIND Kind, const void *Lock, const void *Site);
+KM_SLOWPATH void VfpLockReleasedSlow(VF_LOCK_KIND Kind, const void *Lock, const void *Site);
+extern __thread unsigned VfpHeldCount;
+static inline void VfpLockAcquired(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
+{
+    if (VfpEnabled(VF_LOCKS | VF_DEADLOCK))
+        VfpLockAcquiredSlow(Kind, Lock, Site);
+}
+static inline void VfpLockReleased(VF_LOCK_KIND Kind, const void *Lock, const void *Site)
+{
+    if (VfpHeldCount != 0)
+        VfpLockReleasedSlow(Kind, Lock, Site);
+}
 /* The lock's memory is reinitialised or freed: forget its order edges. */
 void VfpLockDeleted(const void *Lock);
 /* Blocking acquisitions call VfpLockAcquired before they block, so that an
@@ -311,7 +325,7 @@ void VfpQueuedDpc(const KDPC *Dpc, const void *Start, const void *End);
 /* A wait returned Status: mutexes it acquired enter the lock order (wait.c). */
 KM_SLOWPATH void VfpMutexAcquiredByWait(PVOID Mutex, const void *Site);
 KM_SLOWPATH void VfpWaitDoneSlow(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS Status,
-                     const void *Site);
+                                 const void *Site);
 static inline void VfpWaitDone(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS Status,
                                const void *Site)
 {
