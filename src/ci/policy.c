@@ -22,10 +22,19 @@
 /* Windows refuses driver files above this size; so do we, before reading. */
 #define CIP_MAX_DRIVER_FILE (512u << 20)
 
+/* Why the boot settings could not be read (a store error, not a setting
+   that is absent), for the refusal message; "" when they could. Unreadable
+   settings leave the secure default: signatures are enforced. */
+static char CipSettingsError[600];
+
 static bool CipSettingOn(const char *Name)
 {
     char value[32];
-    if (!NT_SUCCESS(CmGetBootSetting(Name, value, sizeof(value))))
+    NTSTATUS s = CmGetBootSetting(Name, value, sizeof(value));
+    if (s == STATUS_REGISTRY_IO_FAILED || s == STATUS_DISK_FULL)
+        snprintf(CipSettingsError, sizeof(CipSettingsError), "%s",
+                 *CmLastError() ? CmLastError() : "registry store error");
+    if (!NT_SUCCESS(s))
         return false;
     return !strcasecmp(value, "yes") || !strcasecmp(value, "on") || !strcasecmp(value, "true") ||
            !strcmp(value, "1");
@@ -72,6 +81,7 @@ static NTSTATUS CipReadFile(const char *Path, uint8_t **Data, size_t *Size, char
 
 NTSTATUS CiCheckDriverImage(const char *Path, char *Why, size_t WhyLen, bool *TestMode)
 {
+    CipSettingsError[0] = 0;
     bool testSigning = CipSettingOn(CI_SETTING_TESTSIGNING);
     if (TestMode)
         *TestMode = testSigning;
@@ -99,5 +109,11 @@ NTSTATUS CiCheckDriverImage(const char *Path, char *Why, size_t WhyLen, bool *Te
     CI_RESULT result;
     status = CiVerifyImage(file, size, &policy, &result, Why, WhyLen);
     free(file);
+    if (!NT_SUCCESS(status) && CipSettingsError[0] && Why && WhyLen) {
+        size_t used = strlen(Why);
+        snprintf(Why + used, WhyLen - used,
+                 " (The boot settings could not be read, so signatures are enforced: %s.)",
+                 CipSettingsError);
+    }
     return status;
 }

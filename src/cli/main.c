@@ -11,25 +11,24 @@
 #include "home.h"
 #include "vf/vf.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-
 static void KmUsage(FILE *f)
 {
-    fprintf(f,
-            "usage: kmhost [--home DIR] VERB ...\n"
-            "  run [--for SECONDS] [--verifier=LIST] [--stats] DRIVER.sys\n"
-            "                                     load, run and unload a driver\n"
-            "  run [--for SECONDS] SERVICE        start a configured service by name\n"
-            "  sc create|config|qc|query|start|stop|delete ...   as sc.exe\n"
-            "  reg query|add|delete|import|export ...             as reg.exe\n"
-            "  bcdedit [/enum] | -set TESTSIGNING ON|OFF ...      as bcdedit.exe\n"
-            "  certutil -addstore root CERT.pem                   trust a root\n"
-            "  verifier /standard | /flags F /driver NAME | /querysettings | /reset\n"
-            "The home directory (registry, settings, trusted roots) is --home, else\n"
-            "$KMHOST_HOME, else ~/.local/share/kmhost.\n");
+    fprintf(f, "usage: kmhost [--home DIR] VERB ...\n"
+               "  run [--for SECONDS] [--verifier=LIST] [--stats] DRIVER.sys\n"
+               "                                     load, run and unload a driver\n"
+               "  run [--for SECONDS] SERVICE        start a configured service by name\n"
+               "  sc create|config|qc|query|start|stop|delete ...   as sc.exe\n"
+               "  reg query|add|delete|import|export ...             as reg.exe\n"
+               "  bcdedit [/enum] | -set TESTSIGNING ON|OFF ...      as bcdedit.exe\n"
+               "  certutil -addstore root CERT.pem                   trust a root\n"
+               "  verifier /standard | /flags F /driver NAME | /querysettings | /reset\n"
+               "The home directory (registry, settings, trusted roots) is --home, else\n"
+               "$KMHOST_HOME, else ~/.local/share/kmhost.\n");
 }
 
 /* The administration commands make their changes reach the disk before
@@ -44,6 +43,9 @@ static int KmFlushed(int ExitStatus)
 
 int main(int argc, char **argv)
 {
+    /* A write past a file size limit (ulimit -f) fails with EFBIG, reported
+       like a full disk (src/cm/store.c), instead of killing kmhost. */
+    signal(SIGXFSZ, SIG_IGN);
     int i = 1;
     while (i < argc && argv[i][0] == '-') {
         if (!strcmp(argv[i], "--home") && i + 1 < argc) {

@@ -19,8 +19,8 @@
  * the run ends. The key is not volatile: a driver may create non-volatile
  * subkeys under its service key, which Windows refuses under a volatile key.
  * It carries a value KmhostTemporary, so that a key left by a run that ended
- * in a bug check is still recognised as temporary by the next run. While a service runs its pid is recorded, so that another
- * kmhost process can sc query and sc stop it.
+ * in a bug check is still recognised as temporary by the next run. While a service runs its pid is
+ * recorded, so that another kmhost process can sc query and sc stop it.
  */
 #include "cli.h"
 
@@ -68,8 +68,7 @@ static void KmStayLoaded(double Seconds)
     if (Seconds < 0) {
         sigwait(&KmStopSignals, &sig);
     } else {
-        struct timespec ts = {(time_t)Seconds,
-                              (long)((Seconds - (double)(time_t)Seconds) * 1e9)};
+        struct timespec ts = {(time_t)Seconds, (long)((Seconds - (double)(time_t)Seconds) * 1e9)};
         sig = sigtimedwait(&KmStopSignals, NULL, &ts);
     }
     if (sig > 0)
@@ -77,29 +76,47 @@ static void KmStayLoaded(double Seconds)
     fflush(stdout);
 }
 
-/* The volatile service key of a driver file run without a service. */
+static NTSTATUS KmWriteTemporaryService(KM_RUN_ITEM *Item, const char *Path)
+{
+    CM_STORE *store;
+    CM_KEY_ID key;
+    ULONG disposition, temporary = 0;
+
+    NTSTATUS status = CmStoreDefault(&store);
+    /* One transaction for the key and its values: one commit, not six. */
+    if (!NT_SUCCESS(status) || !NT_SUCCESS(status = CmStoreBatchBegin(store)))
+        return status;
+    status = CmCreateKey(store, 0, Path, CM_CREATE_INTERMEDIATE, &key, &disposition);
+    if (NT_SUCCESS(status) && disposition != REG_CREATED_NEW_KEY &&
+        !NT_SUCCESS(CmQueryValueDword(store, key, KM_TEMPORARY_VALUE, &temporary)))
+        return CmStoreBatchEnd(store, STATUS_SUCCESS); /* a configured service: the driver's key */
+    if (NT_SUCCESS(status))
+        status = CmSetValueDword(store, key, KM_TEMPORARY_VALUE, 1);
+    if (NT_SUCCESS(status))
+        status = CmSetValueDword(store, key, "Type", SERVICE_KERNEL_DRIVER);
+    if (NT_SUCCESS(status))
+        status = CmSetValueDword(store, key, "Start", SERVICE_DEMAND_START);
+    if (NT_SUCCESS(status))
+        status = CmSetValueDword(store, key, "ErrorControl", SERVICE_ERROR_NORMAL);
+    if (NT_SUCCESS(status))
+        status = CmSetValueString(store, key, "ImagePath", REG_EXPAND_SZ, Item->Path);
+    status = CmStoreBatchEnd(store, status);
+    Item->TemporaryKey = NT_SUCCESS(status);
+    return status;
+}
+
+/* The temporary service key of a driver file run without a service. When the
+   store cannot be written (read-only, full disk) the driver still runs, and
+   the user is told why its registry reads will find nothing. */
 static void KmCreateTemporaryService(KM_RUN_ITEM *Item)
 {
     char path[512];
-    CM_STORE *store;
-    CM_KEY_ID key;
-    ULONG disposition;
-
     CmServiceKeyPath(Item->Service, path, sizeof(path));
-    if (!NT_SUCCESS(CmStoreDefault(&store)))
-        return; /* the driver still runs; its registry reads will find nothing */
-    ULONG temporary = 0;
-    if (!NT_SUCCESS(CmCreateKey(store, 0, path, CM_CREATE_INTERMEDIATE, &key, &disposition)))
-        return;
-    if (disposition != REG_CREATED_NEW_KEY &&
-        !NT_SUCCESS(CmQueryValueDword(store, key, KM_TEMPORARY_VALUE, &temporary)))
-        return; /* a configured service of that name: it is the driver's key */
-    Item->TemporaryKey = true;
-    CmSetValueDword(store, key, KM_TEMPORARY_VALUE, 1);
-    CmSetValueDword(store, key, "Type", SERVICE_KERNEL_DRIVER);
-    CmSetValueDword(store, key, "Start", SERVICE_DEMAND_START);
-    CmSetValueDword(store, key, "ErrorControl", SERVICE_ERROR_NORMAL);
-    CmSetValueString(store, key, "ImagePath", REG_EXPAND_SZ, Item->Path);
+    if (!NT_SUCCESS(KmWriteTemporaryService(Item, path)))
+        fprintf(stderr,
+                "kmhost: warning: cannot write the service key %s: %s; %s runs without it "
+                "(its RegistryPath names a key that does not exist)\n",
+                path, *CmLastError() ? CmLastError() : "registry error", Item->Path);
 }
 
 static void KmDeleteTemporaryService(KM_RUN_ITEM *Item)
@@ -164,8 +181,12 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
             printf("kmhost: %s set no DriverUnload routine, so it cannot be unloaded (as on "
                    "Windows); it stays loaded until kmhost exits\n",
                    it->Service);
+        CM_STORE *store;
+        bool batch = NT_SUCCESS(CmStoreDefault(&store)) && NT_SUCCESS(CmStoreBatchBegin(store));
         CmServiceClearRunning(it->Service);
         KmDeleteTemporaryService(it);
+        if (batch) /* one commit for both */
+            CmStoreBatchEnd(store, STATUS_SUCCESS);
     }
     if (exit_status == KM_EXIT_OK && VfpReportCount()) { /* verifier */
         printf("kmhost: the verifier found %u problem%s (VERIFIER: lines above)\n",
@@ -236,8 +257,7 @@ static int KmRunBoot(double Seconds)
     size_t count;
     NTSTATUS s = CmEnumerateServices(SERVICE_AUTO_START, &services, &count);
     if (!NT_SUCCESS(s)) {
-        fprintf(stderr, "kmhost: cannot read the services from the registry: %s\n",
-                CmLastError());
+        fprintf(stderr, "kmhost: cannot read the services from the registry: %s\n", CmLastError());
         return KM_EXIT_LOAD_FAILED;
     }
     if (count == 0) {
@@ -279,8 +299,7 @@ int KmCliRun(int argc, char **argv)
             errno = 0;
             seconds = strtod(argv[++i], &end);
             if (errno || *end || seconds < 0 || seconds > 1e7) {
-                fprintf(stderr, "kmhost run: --for wants a number of seconds, not '%s'\n",
-                        argv[i]);
+                fprintf(stderr, "kmhost run: --for wants a number of seconds, not '%s'\n", argv[i]);
                 return KM_EXIT_USAGE;
             }
         } else if (!strncmp(argv[i], "--verifier", 10) && (argv[i][10] == '=' || !argv[i][10])) {

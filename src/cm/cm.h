@@ -96,6 +96,13 @@ NTSTATUS CmStoreOpen(const char *DbPath, CM_STORE **Store);
 void CmStoreClose(CM_STORE *Store);
 /* Everything committed so far reaches the disk (fsync) before this returns. */
 NTSTATUS CmStoreFlush(CM_STORE *Store);
+/* Makes the calling thread's following changes one transaction, committed by
+   CmStoreBatchEnd (or rolled back with a failure Status): fewer commits
+   where a command writes several values at once (kmhost run's temporary
+   service key). Each call inside still succeeds or fails by itself (a
+   savepoint). Other threads wait until the batch ends. */
+NTSTATUS CmStoreBatchBegin(CM_STORE *Store);
+NTSTATUS CmStoreBatchEnd(CM_STORE *Store, NTSTATUS Status);
 /* The process-wide store at <CmGetHome()>/registry.db, opened on first use;
    thread-safe; never close it. */
 NTSTATUS CmStoreDefault(CM_STORE **Store);

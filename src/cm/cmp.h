@@ -28,6 +28,10 @@ struct CM_STORE {
     sqlite3 *Db;
     pthread_mutex_t Lock;
     char *Path;
+    /* CmStoreBatchBegin: the thread whose calls join one transaction, and
+       whether it holds Lock for it (BatchDepth > 0). */
+    pthread_t BatchOwner;
+    int BatchDepth;
 };
 
 #define CMP_ROOT_ID 1 /* \Registry */

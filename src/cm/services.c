@@ -218,15 +218,16 @@ NTSTATUS CmServiceSetRunning(const char *Name, pid_t Pid)
     CM_STORE *store;
     CM_KEY_ID key;
     NTSTATUS s = CmpOpenService(Name, &store, &key);
-    if (NT_SUCCESS(s))
-        s = CmpOpenRunning(store, Name, 1, &key);
+    if (!NT_SUCCESS(s) || !NT_SUCCESS(s = CmStoreBatchBegin(store))) /* one commit */
+        return s;
+    s = CmpOpenRunning(store, Name, 1, &key);
     if (NT_SUCCESS(s))
         s = CmSetValueDword(store, key, "Pid", (ULONG)Pid);
     if (NT_SUCCESS(s)) {
         ULONGLONG t = CmpProcessStartTime(Pid);
         s = CmSetValue(store, key, "StartTime", REG_QWORD, &t, sizeof(t));
     }
-    return s;
+    return CmStoreBatchEnd(store, s);
 }
 
 NTSTATUS CmServiceClearRunning(const char *Name)

@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,8 +49,56 @@ void CmpSetError(const char *Fmt, ...)
     va_end(ap);
 }
 
+/* Why a write to the store's files failed, when the host's limits explain
+   it: SQLite keeps no reliable errno past the rollback, so look. */
+static const char *CmpWriteLimit(CM_STORE *Store, char *Buf, size_t Len)
+{
+    struct rlimit fsize;
+    if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY) {
+        snprintf(Buf, Len, "a file size limit (ulimit -f) of %llu bytes was reached",
+                 (unsigned long long)fsize.rlim_cur);
+        return Buf;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", Store->Path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    struct statvfs fs;
+    if (statvfs(slash ? dir : ".", &fs) == 0 &&
+        (unsigned long long)fs.f_bavail * fs.f_frsize < (1u << 20)) {
+        snprintf(Buf, Len, "the disk is full (%llu bytes free)",
+                 (unsigned long long)fs.f_bavail * fs.f_frsize);
+        return Buf;
+    }
+    return NULL;
+}
+
+/* The SQLite error, with what to do about it when the cause is the host's:
+   a store the user may not write (STATUS_REGISTRY_IO_FAILED), a full disk or
+   a file size limit (STATUS_DISK_FULL). A failed change is rolled back
+   whole; what was committed before stays. */
 NTSTATUS CmpDbError(CM_STORE *Store, const char *What)
 {
+    int primary = sqlite3_extended_errcode(Store->Db) & 0xff;
+    char why[128];
+    const char *limit = primary == SQLITE_FULL || primary == SQLITE_IOERR
+                            ? CmpWriteLimit(Store, why, sizeof(why))
+                            : NULL;
+    if (primary == SQLITE_FULL || limit) {
+        CmpSetError("%s: %s (%s): %s; make room and try again (nothing committed before is "
+                    "lost)",
+                    What, sqlite3_errmsg(Store->Db), Store->Path,
+                    limit ? limit : "the disk is full");
+        return STATUS_DISK_FULL;
+    }
+    if (primary == SQLITE_READONLY) {
+        CmpSetError("%s: %s (%s): the registry store is read-only for this user; give it write "
+                    "access (chmod u+w on the file and its folder), or use another kmhost home "
+                    "(--home DIR or KMHOST_HOME)",
+                    What, sqlite3_errmsg(Store->Db), Store->Path);
+        return STATUS_REGISTRY_IO_FAILED;
+    }
     CmpSetError("%s: %s (%s)", What, sqlite3_errmsg(Store->Db), Store->Path);
     return STATUS_REGISTRY_IO_FAILED;
 }
@@ -76,10 +126,24 @@ static int CmpExec(CM_STORE *Store, const char *Sql)
     return sqlite3_exec(Store->Db, Sql, NULL, NULL, NULL);
 }
 
+/* Read without Lock by every caller, so atomically; only the owner changes
+   them while BatchDepth > 0. */
+static bool CmpInBatch(CM_STORE *Store)
+{
+    return __atomic_load_n(&Store->BatchDepth, __ATOMIC_RELAXED) > 0 &&
+           pthread_equal(__atomic_load_n(&Store->BatchOwner, __ATOMIC_RELAXED), pthread_self());
+}
+
 NTSTATUS CmpBegin(CM_STORE *Store, int Write)
 {
-    pthread_mutex_lock(&Store->Lock);
     CmpError[0] = 0;
+    if (CmpInBatch(Store)) { /* only this thread changes BatchDepth while it is > 0 */
+        if (CmpExec(Store, "SAVEPOINT cm_call") != SQLITE_OK)
+            return CmpDbError(Store, "begin transaction");
+        __atomic_store_n(&Store->BatchDepth, Store->BatchDepth + 1, __ATOMIC_RELAXED);
+        return STATUS_SUCCESS;
+    }
+    pthread_mutex_lock(&Store->Lock);
     if (CmpExec(Store, Write ? "BEGIN IMMEDIATE" : "BEGIN") != SQLITE_OK) {
         NTSTATUS s = CmpDbError(Store, "begin transaction");
         pthread_mutex_unlock(&Store->Lock);
@@ -93,15 +157,38 @@ NTSTATUS CmStoreFlush(CM_STORE *Store)
     NTSTATUS s = STATUS_SUCCESS;
     pthread_mutex_lock(&Store->Lock);
     /* A FULL checkpoint copies the WAL into the database and fsyncs both. */
-    if (sqlite3_wal_checkpoint_v2(Store->Db, NULL, SQLITE_CHECKPOINT_FULL, NULL, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_wal_checkpoint_v2(Store->Db, NULL, SQLITE_CHECKPOINT_FULL, NULL, NULL) != SQLITE_OK)
         s = CmpDbError(Store, "flush (checkpoint)");
     pthread_mutex_unlock(&Store->Lock);
     return s;
 }
 
+NTSTATUS CmStoreBatchBegin(CM_STORE *Store)
+{
+    NTSTATUS s = CmpBegin(Store, 1);
+    if (NT_SUCCESS(s)) {
+        __atomic_store_n(&Store->BatchOwner, pthread_self(), __ATOMIC_RELAXED);
+        __atomic_store_n(&Store->BatchDepth, 1, __ATOMIC_RELAXED);
+    }
+    return s;
+}
+
+NTSTATUS CmStoreBatchEnd(CM_STORE *Store, NTSTATUS Status)
+{
+    __atomic_store_n(&Store->BatchDepth, 0, __ATOMIC_RELAXED);
+    return CmpEnd(Store, Status);
+}
+
 NTSTATUS CmpEnd(CM_STORE *Store, NTSTATUS Status)
 {
+    if (CmpInBatch(Store) && Store->BatchDepth > 1) {
+        if (!NT_SUCCESS(Status))
+            CmpExec(Store, "ROLLBACK TO cm_call");
+        if (CmpExec(Store, "RELEASE cm_call") != SQLITE_OK && NT_SUCCESS(Status))
+            Status = CmpDbError(Store, "commit");
+        __atomic_store_n(&Store->BatchDepth, Store->BatchDepth - 1, __ATOMIC_RELAXED);
+        return Status;
+    }
     if (NT_SUCCESS(Status)) {
         if (CmpExec(Store, "COMMIT") != SQLITE_OK) {
             Status = CmpDbError(Store, "commit");
@@ -345,13 +432,21 @@ static void CmpInstallAtfork(void)
 
 NTSTATUS CmStoreDefault(CM_STORE **Store)
 {
+    /* Once open, no lock: callers may hold the store's own Lock (a batch). */
+    CM_STORE *open = __atomic_load_n(&CmpDefault, __ATOMIC_ACQUIRE);
+    if (open) {
+        *Store = open;
+        return STATUS_SUCCESS;
+    }
     pthread_once(&CmpAtforkOnce, CmpInstallAtfork);
     pthread_mutex_lock(&CmpDefaultLock);
     NTSTATUS s = STATUS_SUCCESS;
     if (!CmpDefault) {
         char path[PATH_MAX + 16];
         snprintf(path, sizeof(path), "%s/registry.db", CmGetHome());
-        s = CmStoreOpen(path, &CmpDefault);
+        s = CmStoreOpen(path, &open);
+        if (NT_SUCCESS(s))
+            __atomic_store_n(&CmpDefault, open, __ATOMIC_RELEASE);
     }
     *Store = CmpDefault;
     pthread_mutex_unlock(&CmpDefaultLock);

@@ -97,9 +97,9 @@ static inline KIRQL KiRaiseIrql(KIRQL New, const void *Site)
     return old;
 }
 
-static inline void KiLowerIrql(KIRQL New, const void *Site)
+/* Old: the current IRQL, as the caller just read it. */
+static inline void KiLowerIrqlFrom(KIRQL old, KIRQL New, const void *Site)
 {
-    KIRQL old = KiCurrentIrql();
     if (__builtin_expect(New > old, 0))
         KiIrqlMisuse(old, New, false, Site);
     __asm__ volatile("movb %0, %%gs:0x50" : : "q"(New) : "memory");
@@ -109,6 +109,11 @@ static inline void KiLowerIrql(KIRQL New, const void *Site)
         if (__builtin_expect(request != 0, 0))
             KiIrqlLowered(old, New);
     }
+}
+
+static inline void KiLowerIrql(KIRQL New, const void *Site)
+{
+    KiLowerIrqlFrom(KiCurrentIrql(), New, Site);
 }
 
 /* list.c: the inline list routines of the WDK, for host code. */

@@ -108,7 +108,7 @@ VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
     if (irql != DISPATCH_LEVEL && irql != SYNCH_LEVEL)
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, 0x32, irql, (ULONG_PTR)SpinLock, 0);
     KipRelease(SpinLock);
-    KiLowerIrql(NewIrql, __builtin_return_address(0));
+    KiLowerIrqlFrom(irql, NewIrql, __builtin_return_address(0));
 }
 KM_EXPORT(KeReleaseSpinLock);
 
