@@ -39,8 +39,7 @@ BOOLEAN NTAPI KeAlertThread(PKTHREAD Thread, KPROCESSOR_MODE AlertMode)
         LONG expected = KI_WAIT_PENDING;
         if (atomic_compare_exchange_strong(&Thread->WaitStatus, &expected, STATUS_ALERTED)) {
             atomic_store(&Thread->Alerted[mode], FALSE);
-            if (atomic_load(&Thread->Parked))
-                KiFutexWake(&Thread->WaitStatus, 1);
+            KiWakeThread(Thread);
         }
     }
     return FALSE;

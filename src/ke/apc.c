@@ -272,9 +272,8 @@ static void KipInterruptWait(PKTHREAD t, UCHAR Kind)
         return;
     LONG expected = KI_WAIT_PENDING;
     LONG status = Kind == KI_APC_USER ? STATUS_USER_APC : KI_WAIT_KERNEL_APC;
-    if (atomic_compare_exchange_strong(&t->WaitStatus, &expected, status) &&
-        atomic_load(&t->Parked))
-        KiFutexWake(&t->WaitStatus, 1);
+    if (atomic_compare_exchange_strong(&t->WaitStatus, &expected, status))
+        KiWakeThread(t);
 }
 
 /* Undocumented but exported: FALSE when the APC is already queued or the

@@ -33,7 +33,7 @@ typedef struct _KTHREAD {
     DISPATCHER_HEADER Header; /* ThreadObject; SignalState 1 once terminated */
     KWAIT_BLOCK WaitBlock[THREAD_WAIT_OBJECTS];
     _Atomic LONG WaitStatus; /* futex word: the outcome of the current wait */
-    _Atomic LONG Parked;     /* 1 while the thread sleeps in futex_wait */
+    _Atomic LONG Parked;     /* where the thread sleeps in futex_wait: KI_PARKED_* (wait.c) */
     _Atomic LONG WakeRef;    /* signallers still touching this thread (wait.c) */
     USHORT SpinBudget;       /* adaptive spin before parking (wait.c) */
     USHORT SpinProbe;
@@ -168,6 +168,15 @@ bool KiDeadlinePassed(const KI_DEADLINE *Deadline);
 /* Park until *Word != Value or the deadline passes; false on timeout (timeout.c). */
 bool KiFutexWait(_Atomic LONG *Word, LONG Value, const KI_DEADLINE *Deadline);
 void KiFutexWake(_Atomic LONG *Word, int Count);
+
+/* KTHREAD.Parked: 0 awake (or spinning); KI_PARKED_SELF asleep on its own
+   WaitStatus; KI_PARKED_BUCKET + n asleep on shared park bucket n, as waiters
+   of a notification object are, so that one system call wakes all the
+   waiters a KeSetEvent satisfies (wait.c). */
+#define KI_PARKED_SELF 1
+#define KI_PARKED_BUCKET 2
+/* Wakes Thread, whose wait the caller just decided, wherever it sleeps. */
+void KiWakeThread(PKTHREAD Thread);
 
 NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
                                         KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,

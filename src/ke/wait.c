@@ -51,6 +51,7 @@
 #include "ke/ke.h"
 #include "vf/vf.h"
 
+#include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
 
@@ -67,13 +68,51 @@ static __thread volatile int KiDeferredBusy;
    by then the thread may have returned and even ended: a futex wake of an
    address nobody waits on does nothing, and every futex waiter re-checks
    its condition, so a stray wake is harmless. */
+/*
+ * Park buckets: a waiter of a notification event or timer, the objects that
+ * wake all their waiters at once, sleeps on a futex word shared with the
+ * other waiters of objects that hash alike (an eventcount: it reads the
+ * bucket's generation, re-checks its WaitStatus, then sleeps while the
+ * generation is unchanged). A signaller that satisfied several such waiters
+ * bumps each bucket once and wakes its sleepers with one FUTEX_WAKE, where
+ * one per thread cost a system call each (1000 waiters: 1000 calls). A
+ * sleeper woken for another object of its bucket re-checks and sleeps again.
+ * The buckets are static, so a wake never touches memory a waiter may free.
+ */
+#define KI_PARK_BUCKETS 64
+typedef struct KI_PARK_BUCKET {
+    _Atomic LONG Generation;
+} __attribute__((aligned(64))) KI_PARK_BUCKET;
+static KI_PARK_BUCKET KiParkBuckets[KI_PARK_BUCKETS];
+
+static void KiWakeBucket(LONG Bucket)
+{
+    KI_PARK_BUCKET *b = &KiParkBuckets[Bucket];
+    atomic_fetch_add(&b->Generation, 1);
+    KiFutexWake(&b->Generation, INT_MAX);
+}
+
+/* Wakes a thread that was parked as Parked says (read before its WakeRef
+   dropped; only the address is used after). */
+static inline void KiWakeParked(_Atomic LONG *Word, LONG Parked)
+{
+    if (Parked == KI_PARKED_SELF)
+        KiFutexWake(Word, 1);
+    else if (Parked >= KI_PARKED_BUCKET)
+        KiWakeBucket(Parked - KI_PARKED_BUCKET);
+}
+
+void KiWakeThread(PKTHREAD Thread)
+{
+    KiWakeParked(&Thread->WaitStatus, atomic_load(&Thread->Parked));
+}
+
 static inline void KiWakeAndRelease(PKTHREAD t)
 {
     _Atomic LONG *word = &t->WaitStatus;
     LONG parked = atomic_load(&t->Parked);
     atomic_fetch_sub_explicit(&t->WakeRef, 1, memory_order_release);
-    if (parked)
-        KiFutexWake(word, 1);
+    KiWakeParked(word, parked);
 }
 
 void KiLockObject(DISPATCHER_HEADER *Header)
@@ -113,12 +152,31 @@ static KM_SLOWPATH void KiFlushDeferredWakes(void)
     KiDeferredHead = NULL;
     atomic_signal_fence(memory_order_seq_cst);
     KiDeferredBusy = 0;
+    LONG buckets[4]; /* to wake once each, after every WakeRef dropped */
+    unsigned nbuckets = 0;
     while (e) {
         PLIST_ENTRY next = e->Flink;
         PKTHREAD t = CONTAINING_RECORD(e, KWAIT_BLOCK, WaitListEntry)->Thread;
-        KiWakeAndRelease(t); /* the block may be reused from here on */
+        LONG parked = atomic_load(&t->Parked);
+        if (parked < KI_PARKED_BUCKET) {
+            KiWakeAndRelease(t); /* the block may be reused from here on */
+        } else {
+            LONG bucket = parked - KI_PARKED_BUCKET;
+            atomic_fetch_sub_explicit(&t->WakeRef, 1, memory_order_release);
+            unsigned i = 0;
+            while (i < nbuckets && buckets[i] != bucket)
+                i++;
+            if (i == nbuckets) {
+                if (nbuckets < sizeof(buckets) / sizeof(buckets[0]))
+                    buckets[nbuckets++] = bucket;
+                else
+                    KiWakeBucket(bucket);
+            }
+        }
         e = next;
     }
+    for (unsigned i = 0; i < nbuckets; i++)
+        KiWakeBucket(buckets[i]);
 }
 
 void KiUnlockObject(DISPATCHER_HEADER *Header)
@@ -170,7 +228,6 @@ static LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread)
         return 0;
     }
 }
-
 
 /* The waiter's side: no signaller still touches this thread. */
 static inline void KiWaitForWakers(PKTHREAD t)
@@ -268,8 +325,7 @@ typedef struct KI_WAIT {
 
 static bool KiTryLockObject(DISPATCHER_HEADER *Header)
 {
-    if (atomic_fetch_or_explicit((_Atomic LONG *)&Header->Lock, KI_LOCK_BIT,
-                                 memory_order_acquire) &
+    if (atomic_fetch_or_explicit((_Atomic LONG *)&Header->Lock, KI_LOCK_BIT, memory_order_acquire) &
         KI_LOCK_BIT)
         return false;
     KiLocksHeld++;
@@ -392,7 +448,31 @@ static bool KiUserApcQueued(PKTHREAD t, UCHAR Mask)
  * probe once it reached zero.
  */
 #define KI_SPIN_MAX 256
-static LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline)
+/* The park bucket of a single-object wait on Object, or -1: the thread
+   sleeps on its own WaitStatus. */
+static LONG KiParkBucketFor(PVOID Object)
+{
+    UCHAR type = KiObjectType(Object);
+    if (type != EventNotificationObject && type != TimerNotificationObject)
+        return -1;
+    return (LONG)(((uintptr_t)Object * 0x9E3779B97F4A7C15ull) >> 58); /* 64 buckets */
+}
+
+static bool KiSleep(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucket)
+{
+    if (Bucket < 0) {
+        atomic_store(&t->Parked, KI_PARKED_SELF);
+        return KiFutexWait(&t->WaitStatus, KI_WAIT_PENDING, deadline);
+    }
+    KI_PARK_BUCKET *b = &KiParkBuckets[Bucket];
+    atomic_store(&t->Parked, KI_PARKED_BUCKET + Bucket);
+    LONG generation = atomic_load(&b->Generation);
+    if (atomic_load(&t->WaitStatus) != KI_WAIT_PENDING)
+        return true;
+    return KiFutexWait(&b->Generation, generation, deadline);
+}
+
+static LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucket)
 {
     unsigned budget = t->SpinBudget;
     if (budget == 0 && (++t->SpinProbe & 31) == 0)
@@ -405,7 +485,8 @@ static LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline)
         }
         if (s != KI_WAIT_PENDING) {
             if (spins <= budget) /* the spin ended the wait */
-                t->SpinBudget = (USHORT)(budget * 2 + 8 < KI_SPIN_MAX ? budget * 2 + 8 : KI_SPIN_MAX);
+                t->SpinBudget =
+                    (USHORT)(budget * 2 + 8 < KI_SPIN_MAX ? budget * 2 + 8 : KI_SPIN_MAX);
             return s;
         }
         if (spins < budget) {
@@ -414,8 +495,7 @@ static LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline)
         }
         if (spins == budget) /* sleeping after all: spin less next time */
             t->SpinBudget = (USHORT)(budget / 2);
-        atomic_store(&t->Parked, 1);
-        bool woken = KiFutexWait(&t->WaitStatus, KI_WAIT_PENDING, deadline);
+        bool woken = KiSleep(t, deadline, Bucket);
         atomic_store(&t->Parked, 0);
         if (!woken) {
             LONG expected = KI_WAIT_PENDING;
@@ -440,8 +520,8 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
     /* Documented: more than MAXIMUM_WAIT_OBJECTS, or more than
        THREAD_WAIT_OBJECTS without a WaitBlockArray, is bug check 0xC. */
     if (Count > MAXIMUM_WAIT_OBJECTS || (!WaitBlockArray && Count > THREAD_WAIT_OBJECTS))
-        KeBugCheckEx(0xC /* MAXIMUM_WAIT_OBJECTS_EXCEEDED */, Count, (ULONG_PTR)WaitBlockArray,
-                     0, 0);
+        KeBugCheckEx(0xC /* MAXIMUM_WAIT_OBJECTS_EXCEEDED */, Count, (ULONG_PTR)WaitBlockArray, 0,
+                     0);
     if (Count == 0 || (WaitType != WaitAny && WaitType != WaitAll))
         return STATUS_INVALID_PARAMETER;
 
@@ -490,7 +570,7 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
         KiUnlockAll(&w);
 
         for (;;) {
-            status = KiParkThread(t, &deadline);
+            status = KiParkThread(t, &deadline, Count == 1 ? KiParkBucketFor(Object[0]) : -1);
             KiWaitForWakers(t);
             if (Count == 1 && w.Blocks[0].BlockState == KI_BLOCK_REMOVED) {
                 /* Satisfied by a signaller, which unlinked the only block. */
@@ -533,9 +613,8 @@ NTSTATUS NTAPI KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason,
 }
 KM_EXPORT(KeWaitForSingleObject);
 
-NTSTATUS NTAPI KeWaitForMutexObject(PVOID Mutex, KWAIT_REASON WaitReason,
-                                    KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
-                                    PLARGE_INTEGER Timeout)
+NTSTATUS NTAPI KeWaitForMutexObject(PVOID Mutex, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                    BOOLEAN Alertable, PLARGE_INTEGER Timeout)
 {
     return KeWaitForSingleObject(Mutex, WaitReason, WaitMode, Alertable, Timeout);
 }
@@ -565,7 +644,7 @@ NTSTATUS NTAPI KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertabl
         atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
         KiRecheckAlert(t, Alertable, WaitMode);
         KiRecheckApc(t, mask);
-        LONG status = KiParkThread(t, &deadline);
+        LONG status = KiParkThread(t, &deadline, -1);
         atomic_store(&t->WaitStatus, STATUS_SUCCESS);
         if (status != KI_WAIT_KERNEL_APC) {
             KiDeliverKernelApcs();
