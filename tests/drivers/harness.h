@@ -107,6 +107,13 @@ static inline void harness_done(void)
     DbgPrint("%lu passed, %lu failed\n", (ULONG)harness_passed, (ULONG)harness_failed);
 }
 
+/* The DriverUnload of a test driver whose checks all ran before: the summary. */
+static inline VOID NTAPI harness_unload(PDRIVER_OBJECT DriverObject)
+{
+    UNREFERENCED_PARAMETER(DriverObject);
+    harness_done();
+}
+
 /*
  * Start a system thread with a kernel handle, take a reference to its
  * object and close the handle, so that callers only keep the reference

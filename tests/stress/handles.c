@@ -73,16 +73,10 @@ static VOID NTAPI worker(PVOID Context)
     }
 }
 
-static VOID NTAPI DriverUnload(PDRIVER_OBJECT DriverObject)
-{
-    UNREFERENCED_PARAMETER(DriverObject);
-    harness_done();
-}
-
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     UNREFERENCED_PARAMETER(RegistryPath);
-    DriverObject->DriverUnload = DriverUnload;
+    DriverObject->DriverUnload = harness_unload;
     OBJECT_ATTRIBUTES oa;
     InitializeObjectAttributes(&oa, &g_name, OBJ_KERNEL_HANDLE, NULL, NULL);
     NTSTATUS st = ZwCreateEvent(&g_named, EVENT_ALL_ACCESS, &oa, NotificationEvent, TRUE);

@@ -10,16 +10,10 @@
 
 #define ROUNDS 4000
 
-static VOID NTAPI DriverUnload(PDRIVER_OBJECT DriverObject)
-{
-    UNREFERENCED_PARAMETER(DriverObject);
-    harness_done();
-}
-
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     UNREFERENCED_PARAMETER(RegistryPath);
-    DriverObject->DriverUnload = DriverUnload;
+    DriverObject->DriverUnload = harness_unload;
     ULONG null_tag = 0, null2 = 0, bad = 0, str_fail = 0, ev_fail = 0;
 
     for (ULONG i = 0; i < ROUNDS; i++) {

@@ -59,16 +59,10 @@ static VOID NTAPI reader(PVOID Context)
     }
 }
 
-static VOID NTAPI DriverUnload(PDRIVER_OBJECT DriverObject)
-{
-    UNREFERENCED_PARAMETER(DriverObject);
-    harness_done();
-}
-
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     UNREFERENCED_PARAMETER(RegistryPath);
-    DriverObject->DriverUnload = DriverUnload;
+    DriverObject->DriverUnload = harness_unload;
     for (ULONG i = 0; i < NSLOTS; i++)
         g_slots[i] = new_event();
 

@@ -16,16 +16,10 @@ static VOID NTAPI worker(PVOID Context)
     InterlockedIncrement(&g_ran);
 }
 
-static VOID NTAPI DriverUnload(PDRIVER_OBJECT DriverObject)
-{
-    UNREFERENCED_PARAMETER(DriverObject);
-    harness_done();
-}
-
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     UNREFERENCED_PARAMETER(RegistryPath);
-    DriverObject->DriverUnload = DriverUnload;
+    DriverObject->DriverUnload = harness_unload;
     ULONG failed = 0, created = 0, other = 0;
     for (ULONG i = 0; i < ROUNDS; i++) {
         HANDLE h = (HANDLE)(ULONG_PTR)0x1234;

@@ -26,16 +26,10 @@ static VOID NTAPI worker(PVOID Context)
         PsTerminateSystemThread(STATUS_SUCCESS);
 }
 
-static VOID NTAPI DriverUnload(PDRIVER_OBJECT DriverObject)
-{
-    UNREFERENCED_PARAMETER(DriverObject);
-    harness_done();
-}
-
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     UNREFERENCED_PARAMETER(RegistryPath);
-    DriverObject->DriverUnload = DriverUnload;
+    DriverObject->DriverUnload = harness_unload;
     KeInitializeEvent(&g_gate, NotificationEvent, FALSE);
     ULONG created = 0, failed = 0;
     for (ULONG batch = 0; batch < STRESS_THREADS_TOTAL / STRESS_THREADS_ALIVE; batch++) {

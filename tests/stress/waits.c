@@ -138,16 +138,10 @@ static void test_timer(void)
     ok(fired == 200, "a periodic timer satisfied every wait (%lu of 200)", fired);
 }
 
-static VOID NTAPI DriverUnload(PDRIVER_OBJECT DriverObject)
-{
-    UNREFERENCED_PARAMETER(DriverObject);
-    harness_done();
-}
-
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     UNREFERENCED_PARAMETER(RegistryPath);
-    DriverObject->DriverUnload = DriverUnload;
+    DriverObject->DriverUnload = harness_unload;
     test_pingpong();
     test_semaphore();
     test_mutex();
