@@ -36,10 +36,9 @@ typedef struct KM_EXPORT_ENTRY {
     uintptr_t Module; /* KM_MOD_* */
 } KM_EXPORT_ENTRY;
 
-#define KM_EXPORT_AS_(sym, mod)                                                         \
-    static const KM_EXPORT_ENTRY km_export_##sym                                       \
-        __attribute__((used, section("km_exports"), aligned(8))) = {#sym, (void *)&sym, \
-                                                                    (mod)}
+#define KM_EXPORT_AS_(sym, mod)                                                                    \
+    static const KM_EXPORT_ENTRY km_export_##sym                                                   \
+        __attribute__((used, section("km_exports"), aligned(8))) = {#sym, (void *)&sym, (mod)}
 #define KM_EXPORT(sym) KM_EXPORT_AS_(sym, KM_MOD_NTOSKRNL)
 #define KM_EXPORT_HAL(sym) KM_EXPORT_AS_(sym, KM_MOD_HAL)
 
@@ -53,14 +52,14 @@ size_t KmExportCount(void);
 
 /* ldr: a mapped, relocated and bound driver image. */
 typedef struct LDR_IMAGE {
-    char Name[256];       /* base name, "kthreads.sys" */
-    char Path[4096];      /* as given */
-    uint8_t *Base;        /* where it is mapped */
-    size_t Size;          /* SizeOfImage */
-    void *EntryPoint;     /* DriverEntry */
-    ULONG_PTR ImageBase;  /* preferred base from the optional header */
+    char Name[256];      /* base name, "kthreads.sys" */
+    char Path[4096];     /* as given */
+    uint8_t *Base;       /* where it is mapped */
+    size_t Size;         /* SizeOfImage */
+    void *EntryPoint;    /* DriverEntry */
+    ULONG_PTR ImageBase; /* preferred base from the optional header */
     struct LDR_IMAGE *Next;
-    void *Private;        /* the loader's own data */
+    void *Private; /* the loader's own data */
 } LDR_IMAGE;
 /* Loads a driver image. On failure returns the NTSTATUS and writes the reason
    (for missing imports: every missing import, in one message) into Why. */
@@ -69,8 +68,14 @@ void LdrUnloadDriverImage(LDR_IMAGE *Image);
 /* The loaded image that contains Address, or NULL. Safe from a signal handler. */
 LDR_IMAGE *LdrFindImageByAddress(const void *Address);
 /* "kthreads.sys+0x1a2b" (and " (DriverEntry+0x1b)" when a symbol is known);
-   "0x00007f..." outside any image. Safe from a signal handler. */
+   "kmhost!KeSetEvent+0x2c" in kmhost's own code; "0x00007f..." elsewhere.
+   Safe from a signal handler. */
 void LdrDescribeAddress(const void *Address, char *Buf, size_t Len);
+/* Whether Address is in kmhost's own code; the kmhost function containing
+   it (from the executable's symbol table) and the offset into it. Safe from
+   a signal handler. */
+bool LdrIsHostCode(const void *Address);
+bool LdrHostSymbol(const void *Address, char *Name, size_t Len, uintptr_t *Into);
 
 /* hal: CPU state for driver code. */
 void HalInitSystem(void); /* trap handlers, shared user data; once, before any driver code */
@@ -93,6 +98,5 @@ size_t KdGetRecentOutput(char *Buf, size_t Len);
 /* Windows printf formatting (%wZ, %ws, %I64d...) into Buf, always terminated;
    returns the length the full output would have. */
 int RtlpFormat(char *Buf, size_t Len, const char *Format, __builtin_ms_va_list Args);
-
 
 #endif

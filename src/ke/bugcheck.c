@@ -208,6 +208,23 @@ static void KipPrintRecentOutput(void)
     }
 }
 
+/* kmhost's own callers of a faulting kmhost routine, through the frame
+   pointers kmhost is built with, up to the driver's call. */
+static void KipPrintHostCallers(uintptr_t Bp, uintptr_t Sp)
+{
+    char where[256];
+    for (int i = 0; i < 6 && Bp >= Sp && Bp - Sp < (1u << 20) && !(Bp & 7); i++) {
+        const uintptr_t *frame = (const uintptr_t *)Bp;
+        const void *ret = (const void *)frame[1];
+        if (!LdrIsHostCode(ret))
+            break;
+        LdrDescribeAddress(ret, where, sizeof(where));
+        KipPrint("    called from %s\n", where);
+        Sp = Bp;
+        Bp = frame[0];
+    }
+}
+
 KM_NORETURN static void KipBugCheck(ULONG Code, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR P3,
                                     ULONG_PTR P4, const ucontext_t *Uc, const void *Caller,
                                     ULONG_PTR Sp)
@@ -234,6 +251,12 @@ KM_NORETURN static void KipBugCheck(ULONG Code, ULONG_PTR P1, ULONG_PTR P2, ULON
         const greg_t *g = Uc->uc_mcontext.gregs;
         LdrDescribeAddress((const void *)g[REG_RIP], where, sizeof(where));
         KipPrint("  faulting instruction: %s\n", where);
+        if (LdrIsHostCode((const void *)g[REG_RIP])) {
+            KipPrint("  kmhost faulted inside a routine a driver called: an argument the driver "
+                     "passed (a pointer, handle or object) is not valid; the call is the "
+                     "innermost driver frame below\n");
+            KipPrintHostCallers((uintptr_t)g[REG_RBP], (uintptr_t)g[REG_RSP]);
+        }
         KipPrint("  rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n"
                  "  rsi=%016llx rdi=%016llx rbp=%016llx rsp=%016llx\n"
                  "  r8=%016llx r9=%016llx r10=%016llx r11=%016llx\n"

@@ -1,5 +1,6 @@
 /*
- * LdrDescribeAddress: "kthreads.sys+0x1a2b (DriverEntry+0x1b)" for reports
+ * LdrDescribeAddress: "kthreads.sys+0x1a2b (DriverEntry+0x1b)", or for
+ * kmhost's own code "kmhost!KiWaitTest+0x2c" (hostsym.c), for reports
  * made from signal handlers and bug checks. Async-signal-safe: no locks, no
  * allocation, no stdio; it reads only immutable published records (see
  * registry.c) and formats with its own helpers.
@@ -41,7 +42,14 @@ void LdrDescribeAddress(const void *Address, char *Buf, size_t Len)
     if (!Buf || !Len)
         return;
     const LDR_IMAGE *img = LdrFindImageByAddress(Address);
-    if (!img) {
+    char name[128];
+    uintptr_t into;
+    if (!img && LdrHostSymbol(Address, name, sizeof(name), &into)) {
+        LdrpPutString(&o, "kmhost!");
+        LdrpPutString(&o, name);
+        LdrpPutString(&o, "+");
+        LdrpPutHex(&o, into, 1);
+    } else if (!img) {
         LdrpPutHex(&o, (uintptr_t)Address, 16);
     } else {
         const LDR_PRIVATE *p = img->Private;

@@ -2,10 +2,11 @@
 // that is not there). Windows: the kernel faults inside KeSetEvent; in a
 // system thread the access violation is not handled: bug check 0x7E
 // SYSTEM_THREAD_EXCEPTION_NOT_HANDLED, P1 STATUS_ACCESS_VIOLATION. kmhost
-// must end the same way, never crash itself, and name the driver's call on
-// the stack.
+// must end the same way, never crash itself, and name the export the driver
+// called (from kmhost's symbols) and the driver's call on the stack.
 // EXPECT-EXIT: 3
 // EXPECT-OUTPUT: ^\*\*\* STOP: 0x0000007E \(0x[0-9A-F]*C0000005,0x[0-9A-F]{16},0x[0-9A-F]{16},0x[0-9A-F]{16}\) SYSTEM_THREAD_EXCEPTION_NOT_HANDLED$
+// EXPECT-OUTPUT: kmhost!KeSetEvent\+0x[0-9a-f]+$
 // EXPECT-OUTPUT: bug_wild_pointer_export\.sys\+0x[0-9a-fA-F]+ \(DriverEntry\+0x[0-9a-fA-F]+\)
 #include <ntddk.h>
 
