@@ -293,6 +293,8 @@ KM_NORETURN static void KipBugCheck(ULONG Code, ULONG_PTR P1, ULONG_PTR P2, ULON
     if (count) {
         KipPrint("  driver frames on the stack (scanned, innermost first):\n");
         for (size_t i = 0; i < count; i++) {
+            if (i > 0 && frames[i] == frames[i - 1])
+                continue; /* a stale copy of the same return address */
             LdrDescribeAddress(frames[i], where, sizeof(where));
             KipPrint("    %s\n", where);
         }
