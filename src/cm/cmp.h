@@ -32,6 +32,7 @@ struct CM_STORE {
        whether it holds Lock for it (BatchDepth > 0). */
     pthread_t BatchOwner;
     int BatchDepth;
+    bool FlushAfterBatch; /* CmStoreFlush was called inside the batch */
 };
 
 #define CMP_ROOT_ID 1 /* \Registry */

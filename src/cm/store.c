@@ -126,23 +126,44 @@ static int CmpExec(CM_STORE *Store, const char *Sql)
     return sqlite3_exec(Store->Db, Sql, NULL, NULL, NULL);
 }
 
-/* Read without Lock by every caller, so atomically; only the owner changes
-   them while BatchDepth > 0. */
+/* Read without Lock by every caller; only the owner changes them while
+   BatchDepth > 0 (it publishes BatchOwner before BatchDepth). */
 static bool CmpInBatch(CM_STORE *Store)
 {
-    return __atomic_load_n(&Store->BatchDepth, __ATOMIC_RELAXED) > 0 &&
+    return __atomic_load_n(&Store->BatchDepth, __ATOMIC_ACQUIRE) > 0 &&
            pthread_equal(__atomic_load_n(&Store->BatchOwner, __ATOMIC_RELAXED), pthread_self());
+}
+
+static void CmpSetBatchDepth(CM_STORE *Store, int Depth)
+{
+    __atomic_store_n(&Store->BatchDepth, Depth, __ATOMIC_RELEASE);
+}
+
+/* SQLite rolls a whole transaction back on some errors (a full disk, an I/O
+   error): a batch whose transaction is gone fails every later call instead
+   of letting them commit one by one. */
+static bool CmpBatchLost(CM_STORE *Store)
+{
+    if (!sqlite3_get_autocommit(Store->Db))
+        return false;
+    if (!CmpError[0])
+        CmpSetError("the registry transaction was rolled back by an earlier error (%s)",
+                    Store->Path);
+    return true;
 }
 
 NTSTATUS CmpBegin(CM_STORE *Store, int Write)
 {
-    CmpError[0] = 0;
-    if (CmpInBatch(Store)) { /* only this thread changes BatchDepth while it is > 0 */
+    if (CmpInBatch(Store)) {
+        if (CmpBatchLost(Store))
+            return STATUS_REGISTRY_IO_FAILED;
+        CmpError[0] = 0;
         if (CmpExec(Store, "SAVEPOINT cm_call") != SQLITE_OK)
             return CmpDbError(Store, "begin transaction");
-        __atomic_store_n(&Store->BatchDepth, Store->BatchDepth + 1, __ATOMIC_RELAXED);
+        CmpSetBatchDepth(Store, Store->BatchDepth + 1);
         return STATUS_SUCCESS;
     }
+    CmpError[0] = 0;
     pthread_mutex_lock(&Store->Lock);
     if (CmpExec(Store, Write ? "BEGIN IMMEDIATE" : "BEGIN") != SQLITE_OK) {
         NTSTATUS s = CmpDbError(Store, "begin transaction");
@@ -152,41 +173,70 @@ NTSTATUS CmpBegin(CM_STORE *Store, int Write)
     return STATUS_SUCCESS;
 }
 
-NTSTATUS CmStoreFlush(CM_STORE *Store)
+static NTSTATUS CmpCheckpoint(CM_STORE *Store)
 {
-    NTSTATUS s = STATUS_SUCCESS;
-    pthread_mutex_lock(&Store->Lock);
     /* A FULL checkpoint copies the WAL into the database and fsyncs both. */
     if (sqlite3_wal_checkpoint_v2(Store->Db, NULL, SQLITE_CHECKPOINT_FULL, NULL, NULL) != SQLITE_OK)
-        s = CmpDbError(Store, "flush (checkpoint)");
+        return CmpDbError(Store, "flush (checkpoint)");
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS CmStoreFlush(CM_STORE *Store)
+{
+    if (CmpInBatch(Store)) { /* the lock is this thread's: flush when the batch commits */
+        Store->FlushAfterBatch = true;
+        return STATUS_SUCCESS;
+    }
+    pthread_mutex_lock(&Store->Lock);
+    NTSTATUS s = CmpCheckpoint(Store);
     pthread_mutex_unlock(&Store->Lock);
     return s;
 }
 
 NTSTATUS CmStoreBatchBegin(CM_STORE *Store)
 {
+    if (CmpInBatch(Store)) /* nested: one more savepoint, ended by its BatchEnd */
+        return CmpBegin(Store, 1);
     NTSTATUS s = CmpBegin(Store, 1);
     if (NT_SUCCESS(s)) {
+        Store->FlushAfterBatch = false;
         __atomic_store_n(&Store->BatchOwner, pthread_self(), __ATOMIC_RELAXED);
-        __atomic_store_n(&Store->BatchDepth, 1, __ATOMIC_RELAXED);
+        CmpSetBatchDepth(Store, 1);
     }
     return s;
 }
 
 NTSTATUS CmStoreBatchEnd(CM_STORE *Store, NTSTATUS Status)
 {
-    __atomic_store_n(&Store->BatchDepth, 0, __ATOMIC_RELAXED);
-    return CmpEnd(Store, Status);
+    if (Store->BatchDepth > 1)
+        return CmpEnd(Store, Status);
+    bool lost = CmpBatchLost(Store);
+    CmpSetBatchDepth(Store, 0);
+    if (lost) {
+        pthread_mutex_unlock(&Store->Lock);
+        return NT_SUCCESS(Status) ? STATUS_REGISTRY_IO_FAILED : Status;
+    }
+    Status = CmpEnd(Store, Status);
+    if (NT_SUCCESS(Status) && Store->FlushAfterBatch) {
+        pthread_mutex_lock(&Store->Lock);
+        Status = CmpCheckpoint(Store);
+        pthread_mutex_unlock(&Store->Lock);
+    }
+    return Status;
 }
 
 NTSTATUS CmpEnd(CM_STORE *Store, NTSTATUS Status)
 {
     if (CmpInBatch(Store) && Store->BatchDepth > 1) {
-        if (!NT_SUCCESS(Status))
-            CmpExec(Store, "ROLLBACK TO cm_call");
-        if (CmpExec(Store, "RELEASE cm_call") != SQLITE_OK && NT_SUCCESS(Status))
-            Status = CmpDbError(Store, "commit");
-        __atomic_store_n(&Store->BatchDepth, Store->BatchDepth - 1, __ATOMIC_RELAXED);
+        if (!CmpBatchLost(Store)) {
+            if (!NT_SUCCESS(Status))
+                CmpExec(Store, "ROLLBACK TO cm_call");
+            if (CmpExec(Store, "RELEASE cm_call") != SQLITE_OK && NT_SUCCESS(Status))
+                Status = CmpDbError(Store, "commit");
+        } else if (NT_SUCCESS(Status)) {
+            Status = STATUS_REGISTRY_IO_FAILED;
+        }
+        CmpSetBatchDepth(Store, Store->BatchDepth - 1);
         return Status;
     }
     if (NT_SUCCESS(Status)) {

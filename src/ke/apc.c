@@ -213,7 +213,12 @@ void KiApcIrqlLowered(KIRQL Old, KIRQL New)
     if (!t) /* a KPCR without a thread: the HAL's own unit tests */
         return;
     if (New != PASSIVE_LEVEL) {
-        /* Still too high: the lowering to PASSIVE_LEVEL must call us. */
+        /* Still too high: the lowering to PASSIVE_LEVEL must call us. The
+           caller cleared InterruptRequest; an inserter sets ApcPending, then
+           InterruptRequest: the fence orders the clear before this read, so
+           either the inserter's store comes after the clear or this read
+           sees its ApcPending. */
+        atomic_thread_fence(memory_order_seq_cst);
         if (atomic_load(&t->ApcPending) & KI_APC_KERNEL)
             KipRequestLowering();
         return;

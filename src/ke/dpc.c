@@ -159,8 +159,13 @@ static void KipCallDpc(PKDPC Dpc, KI_DEFERRED_ROUTINE *Routine, PVOID Context, P
     SHORT apc_before = t->KernelApcDisable;
 
     KiSetIrqlNoHook(level);
-    if (!Threaded)
+    if (!Threaded) {
         KipDpcDepth++;
+        /* A lowering below DISPATCH_LEVEL inside the routine must reach
+           KiIrqlLowered, which bug checks it (0xC4/0x31): lowerings call it
+           only while InterruptRequest is set. */
+        __asm__ volatile("movb $1, %%gs:0x186" : : : "memory");
+    }
     Routine(Dpc, Context, Arg1, Arg2);
     if (!Threaded)
         KipDpcDepth--;
@@ -233,6 +238,8 @@ static VOID NTAPI KipDpcThread(PVOID Context)
         LONG seen = atomic_load(&q->Signal);
         if (KipRunOne(q, PASSIVE_LEVEL))
             continue;
+        /* Set for the routines it ran; nothing needs this thread's lowerings. */
+        __asm__ volatile("movb $0, %%gs:0x186" : : : "memory");
         atomic_store(&q->Parked, 1);
         KiFutexWait(&q->Signal, seen, &forever);
         atomic_store(&q->Parked, 0);

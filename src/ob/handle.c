@@ -245,6 +245,12 @@ NTSTATUS NTAPI ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAcces
             *Object = body;
             return STATUS_SUCCESS;
         }
+        if (v >= OBP_CHARGE_ONE && VfpEnabled(VF_OBJECTS)) {
+            /* Charged while the checks were off (another driver's run): give
+               the charge back, so that the count is exact from now on. */
+            ObpDereferenceMany(body, (LONG_PTR)(v >> OBP_CHARGE_SHIFT));
+            v &= OBP_CHARGE_ONE - 1;
+        }
         granted = e->GrantedAccess;
         attributes = e->Attributes & ~(ULONG)OBJ_KERNEL_HANDLE;
         if (ObjectType && ObpHeader(body)->Type != ObjectType) {

@@ -172,8 +172,10 @@ static void VfpRecordOrder(VF_LOCK_KIND Kind, const void *Lock, const void *Site
     }
     node->LastSite = Site;
     if (any) {
-        for (unsigned i = 0; i < VfpHeldCount; i++) {
-            VFP_NODE *h = VfpHeld[i].Lock != Lock ? VfpNodeLocked(VfpHeld[i].Lock, true) : NULL;
+        unsigned n = VfpHeldCount < VFP_MAX_HELD ? VfpHeldCount : VFP_MAX_HELD;
+        for (unsigned i = 0; i < n; i++) {
+            const void *held = VfpHeld[i].Lock;
+            VFP_NODE *h = held && held != Lock ? VfpNodeLocked(held, true) : NULL;
             if (h)
                 VfpOrderLocked(h, node, VfpHeld[i].Site, Site, Kind);
         }
@@ -210,6 +212,10 @@ KM_SLOWPATH void VfpLockReleasedSlow(VF_LOCK_KIND Kind, const void *Lock, const 
         if (VfpHeld[i].Lock == Lock) {
             for (unsigned j = i; j + 1 < n; j++)
                 VfpHeld[j] = VfpHeld[j + 1];
+            /* More were held than recorded: the last slot now stands for
+               one that was never recorded, so it names no lock. */
+            if (VfpHeldCount > VFP_MAX_HELD)
+                VfpHeld[n - 1] = (VFP_HELD){0};
             VfpHeldCount--;
             return;
         }
@@ -396,6 +402,8 @@ ULONG NTAPI ExIsResourceAcquiredSharedLite(PERESOURCE Resource);
    ask the resource; the other kinds are released by their owner only. */
 static bool VfpStillHeld(const VFP_HELD *h)
 {
+    if (!h->Lock) /* a slot standing for a lock that was never recorded */
+        return false;
     if (h->Kind == VF_LOCK_RESOURCE)
         return ExIsResourceAcquiredSharedLite((PERESOURCE)h->Lock) != 0;
     return true;

@@ -644,6 +644,47 @@ static void TestDefaultStoreAndServices(void)
     CHECK_STATUS(CmServiceQueryState("nosuch", &state, &pid), STATUS_OBJECT_NAME_NOT_FOUND);
 }
 
+/* CmStoreBatchBegin/End: the calls between are one transaction. */
+static void TestBatch(void)
+{
+    CM_STORE *S;
+    CM_KEY_ID k, j;
+    ULONG v = 0;
+    CHECK_STATUS(CmStoreOpen(DbPath, &S), STATUS_SUCCESS);
+    /* Committed together. */
+    CHECK_STATUS(CmStoreBatchBegin(S), STATUS_SUCCESS);
+    CHECK_STATUS(CmCreateKey(S, 0, SOFT "\\Batch", CM_CREATE_INTERMEDIATE, &k, NULL),
+                 STATUS_SUCCESS);
+    CHECK_STATUS(CmSetValueDword(S, k, "a", 1), STATUS_SUCCESS);
+    /* A failing call inside fails alone (its savepoint), the batch goes on. */
+    CHECK_STATUS(CmOpenKey(S, 0, SOFT "\\Batch\\Missing", &j), STATUS_OBJECT_NAME_NOT_FOUND);
+    CHECK_STATUS(CmSetValueDword(S, k, "b", 2), STATUS_SUCCESS);
+    /* A nested batch and a flush inside do not deadlock. */
+    CHECK_STATUS(CmStoreBatchBegin(S), STATUS_SUCCESS);
+    CHECK_STATUS(CmSetValueDword(S, k, "c", 3), STATUS_SUCCESS);
+    CHECK_STATUS(CmStoreBatchEnd(S, STATUS_SUCCESS), STATUS_SUCCESS);
+    CHECK_STATUS(CmStoreFlush(S), STATUS_SUCCESS);
+    CHECK_STATUS(CmStoreBatchEnd(S, STATUS_SUCCESS), STATUS_SUCCESS);
+    CHECK_STATUS(CmQueryValueDword(S, k, "c", &v), STATUS_SUCCESS);
+    CHECK(v == 3, "a value set in a nested batch is committed");
+    CmStoreClose(S);
+    /* What a batch committed is there for another connection. */
+    CHECK_STATUS(CmStoreOpen(DbPath, &S), STATUS_SUCCESS);
+    CHECK_STATUS(CmOpenKey(S, 0, SOFT "\\Batch", &k), STATUS_SUCCESS);
+    CHECK_STATUS(CmQueryValueDword(S, k, "b", &v), STATUS_SUCCESS);
+    CHECK(v == 2, "a batch's values are committed");
+    /* A batch ended with a failure leaves nothing. */
+    CHECK_STATUS(CmStoreBatchBegin(S), STATUS_SUCCESS);
+    CHECK_STATUS(CmSetValueDword(S, k, "gone", 9), STATUS_SUCCESS);
+    CHECK_STATUS(CmCreateKey(S, k, "GoneKey", 0, &j, NULL), STATUS_SUCCESS);
+    CHECK_STATUS(CmStoreBatchEnd(S, STATUS_UNSUCCESSFUL), STATUS_UNSUCCESSFUL);
+    CHECK_STATUS(CmQueryValueDword(S, k, "gone", &v), STATUS_OBJECT_NAME_NOT_FOUND);
+    CHECK_STATUS(CmOpenKey(S, k, "GoneKey", &j), STATUS_OBJECT_NAME_NOT_FOUND);
+    /* After a batch, calls are their own transactions again. */
+    CHECK_STATUS(CmSetValueDword(S, k, "after", 4), STATUS_SUCCESS);
+    CmStoreClose(S);
+}
+
 static void TestPersistence(void)
 {
     CM_STORE *S;
@@ -682,6 +723,7 @@ int main(void)
         TestRegFile(S);
         CmStoreClose(S);
         TestPersistence();
+        TestBatch();
         TestVolatile();
         TestConcurrentWriters();
         TestDurability();

@@ -12,6 +12,7 @@
 #include "ps/ps.h"
 #include "vf/vf.h"
 
+#include <sched.h>
 #include <stdatomic.h>
 
 NTSTATUS NTAPI PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
@@ -106,17 +107,41 @@ static void test_lifetime(unsigned Flags)
     CHECK(atomic_load(&Deleted) == deleted + 2, "the close drops the last reference: deleted");
 }
 
+/* References charged while the verifier's checks were off are given back at
+   the first lookup with them on (a later driver of the same run): from then
+   on an extra dereference reaches zero at once. */
+static void test_charge_returned(void)
+{
+    atomic_store(&VfpFlags, 0);
+    long deleted = atomic_load(&Deleted);
+    PVOID body, obj;
+    HANDLE h = NewHandle(&body);
+    CHECK(ObReferenceObjectByHandle(h, 0, NULL, KernelMode, &obj, NULL) == STATUS_SUCCESS,
+          "a reference by handle");
+    ObfDereferenceObject(obj);
+    CHECK(Count(body) > 1, "with the checks off the entry holds charged references");
+    atomic_store(&VfpFlags, VF_DEFAULT);
+    CHECK(ObReferenceObjectByHandle(h, 0, NULL, KernelMode, &obj, NULL) == STATUS_SUCCESS,
+          "a reference by handle with the checks on");
+    CHECK(Count(body) == 2, "the charge is given back: the handle's and ours, %ld",
+          (long)Count(body));
+    ObfDereferenceObject(obj);
+    CHECK(ZwClose(h) == STATUS_SUCCESS, "ZwClose");
+    CHECK(atomic_load(&Deleted) == deleted + 1, "deleted at the close");
+}
+
 /* ---- references racing closes ---- */
 
 enum { SLOTS = 8, ROUNDS = 20000 };
 static HANDLE _Atomic Slots[SLOTS];
-static _Atomic int Stop;
+static _Atomic int Stop, Started;
 static _Atomic long Found, Missed, Wrong;
 
 static VOID NTAPI Reader(PVOID Context)
 {
     (void)Context;
     unsigned i = 0;
+    atomic_fetch_add(&Started, 1);
     while (!atomic_load(&Stop)) {
         HANDLE h = atomic_load(&Slots[i++ % SLOTS]);
         PVOID obj;
@@ -142,10 +167,13 @@ static void test_race(void)
     for (int i = 0; i < SLOTS; i++)
         atomic_store(&Slots[i], NewHandle(NULL));
     HANDLE t[2];
-    for (int i = 0; i < 2; i++)
-        CHECK(PsCreateSystemThread(&t[i], 0x1FFFFF, NULL, NULL, NULL, (PVOID)Reader, NULL) ==
-                  STATUS_SUCCESS,
-              "PsCreateSystemThread");
+    int n = 0;
+    while (n < 2 && PsCreateSystemThread(&t[n], 0x1FFFFF, NULL, NULL, NULL, (PVOID)Reader, NULL) ==
+                        STATUS_SUCCESS)
+        n++;
+    CHECK(n == 2, "PsCreateSystemThread");
+    while (atomic_load(&Started) < n)
+        sched_yield();
     bool closed = true;
     for (int r = 0; r < ROUNDS; r++) {
         HANDLE old = atomic_exchange(&Slots[r % SLOTS], NewHandle(NULL));
@@ -153,7 +181,7 @@ static void test_race(void)
     }
     CHECK(closed, "every replaced handle closes");
     atomic_store(&Stop, 1);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < n; i++) {
         ZwWaitForSingleObject(t[i], FALSE, NULL);
         ZwClose(t[i]);
     }
@@ -174,6 +202,7 @@ int main(void)
     PsInitSystem();
     test_lifetime(0);
     test_lifetime(VF_DEFAULT);
+    test_charge_returned();
     test_race();
     return KMTEST_DONE();
 }
