@@ -28,6 +28,12 @@
    without it every ObfReferenceObject paid ten 16-byte stores. */
 #define KM_SLOWPATH __attribute__((ms_abi, cold, noinline))
 
+/* A WCHAR that may sit at an odd address: drivers may pass names and
+   buffers that are not 2-byte aligned, which Windows reads and writes as
+   they are for KernelMode callers. Read strings a caller passed through a
+   pointer to this type (x64 loads it as it would a WCHAR). */
+typedef WCHAR KM_UNALIGNED_WCHAR __attribute__((aligned(1)));
+
 enum { KM_MOD_NTOSKRNL = 1, KM_MOD_HAL = 2 };
 
 typedef struct KM_EXPORT_ENTRY {

@@ -58,7 +58,7 @@ static OBP_DIRECTORY ObpRootDirectory;
 static OBP_DIRECTORY ObpBaseNamedObjects;
 static bool ObpNamespaceReady;
 
-static OBP_ENTRY *ObpNewEntry(const WCHAR *Name, USHORT Length)
+static OBP_ENTRY *ObpNewEntry(const KM_UNALIGNED_WCHAR *Name, USHORT Length)
 {
     OBP_ENTRY *e = calloc(1, sizeof(OBP_ENTRY) + (size_t)Length * sizeof(WCHAR));
     if (e) {
@@ -84,7 +84,8 @@ static void ObpInitNamespace(void)
     ObpNamespaceReady = true;
 }
 
-static bool ObpNameEqual(const OBP_ENTRY *e, const WCHAR *Name, USHORT Length, bool CaseInsensitive)
+static bool ObpNameEqual(const OBP_ENTRY *e, const KM_UNALIGNED_WCHAR *Name, USHORT Length,
+                         bool CaseInsensitive)
 {
     if (e->Length != Length)
         return false;
@@ -96,7 +97,7 @@ static bool ObpNameEqual(const OBP_ENTRY *e, const WCHAR *Name, USHORT Length, b
     return true;
 }
 
-static OBP_ENTRY *ObpFind(OBP_DIRECTORY *Dir, const WCHAR *Name, USHORT Length,
+static OBP_ENTRY *ObpFind(OBP_DIRECTORY *Dir, const KM_UNALIGNED_WCHAR *Name, USHORT Length,
                           bool CaseInsensitive)
 {
     for (OBP_ENTRY *e = Dir->Entries; e; e = e->Next) {
@@ -111,7 +112,7 @@ static OBP_ENTRY *ObpFind(OBP_DIRECTORY *Dir, const WCHAR *Name, USHORT Length,
    empty last component means the name is "\" itself. */
 typedef struct OBP_LOOKUP {
     OBP_DIRECTORY *Parent;
-    const WCHAR *Last;
+    const KM_UNALIGNED_WCHAR *Last; /* in the caller's name, any alignment */
     USHORT LastLength;
     OBP_ENTRY *Found;
     bool Root; /* the name was "\" */
@@ -156,7 +157,7 @@ static NTSTATUS ObpCheckRootDirectory(HANDLE Root)
 /* With the lock held. */
 static NTSTATUS ObpLookup(PUNICODE_STRING Name, bool CaseInsensitive, OBP_LOOKUP *L)
 {
-    const WCHAR *p = Name->Buffer;
+    const KM_UNALIGNED_WCHAR *p = Name->Buffer;
     USHORT n = Name->Length / sizeof(WCHAR);
 
     ObpInitNamespace();
