@@ -79,8 +79,10 @@ long CmUtf8ToUtf16(const char *In, uint16_t *Out, size_t OutUnits)
     return CmpUtf8ToUtf16N(In, strlen(In), Out, OutUnits);
 }
 
-long CmUtf16ToUtf8(const uint16_t *In, size_t InUnits, char *Out, size_t OutLen)
+/* In may be a driver's name at an odd address: it is read unaligned. */
+long CmUtf16ToUtf8(const uint16_t *InAny, size_t InUnits, char *Out, size_t OutLen)
 {
+    const KM_UNALIGNED_WCHAR *In = InAny;
     size_t o = 0;
     size_t written = 0; /* bytes of whole characters that fitted */
     int full = 0;       /* once a character does not fit, none after it is written */

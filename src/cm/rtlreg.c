@@ -107,7 +107,8 @@ static NTSTATUS RtlpOpenKey(ULONG RelativeTo, PCWSTR Path, bool Create, CM_KEY_I
     ULONG base = RelativeTo & ~(RTL_REGISTRY_OPTIONAL | RTL_REGISTRY_HANDLE);
     if (base >= RTL_REGISTRY_MAXIMUM)
         return STATUS_INVALID_PARAMETER;
-    size_t pathChars = Path ? RtlpWideLength(Path) : 0;
+    const KM_UNALIGNED_WCHAR *path = Path; /* the caller's, at any address */
+    size_t pathChars = path ? RtlpWideLength(path) : 0;
     const char *root = RtlpRelativeRoots[base];
     size_t rootChars = root ? strlen(root) : 0;
     WCHAR *full = malloc((rootChars + 1 + pathChars + 1) * sizeof(WCHAR));
@@ -116,10 +117,10 @@ static NTSTATUS RtlpOpenKey(ULONG RelativeTo, PCWSTR Path, bool Create, CM_KEY_I
     size_t n = 0;
     for (size_t i = 0; i < rootChars; i++)
         full[n++] = (WCHAR)root[i];
-    if (root && pathChars && Path[0] != '\\')
+    if (root && pathChars && path[0] != '\\')
         full[n++] = '\\';
     if (pathChars)
-        memcpy(full + n, Path, pathChars * sizeof(WCHAR));
+        memcpy(full + n, path, pathChars * sizeof(WCHAR));
     n += pathChars;
     NTSTATUS s = CmpResolveKey(0, full, n, Create, 0, Key, NULL);
     free(full);
@@ -152,7 +153,7 @@ static NTSTATUS RtlpStoreDirect(PVOID Dest, ULONG Type, const uint8_t *Data, ULO
             return STATUS_BUFFER_TOO_SMALL;
         }
         memcpy(u->Buffer, Data, bytes);
-        u->Buffer[bytes / sizeof(WCHAR)] = 0;
+        ((KM_UNALIGNED_WCHAR *)u->Buffer)[bytes / sizeof(WCHAR)] = 0; /* the caller's buffer */
         u->Length = (USHORT)bytes;
         return STATUS_SUCCESS;
     }
@@ -176,11 +177,12 @@ static NTSTATUS RtlpStoreDirect(PVOID Dest, ULONG Type, const uint8_t *Data, ULO
     return STATUS_SUCCESS;
 }
 
-/* The value of NAME in an environment block, or NULL. */
-static const WCHAR *RtlpLookupEnv(const WCHAR *Env, const WCHAR *Name, size_t Chars,
-                                  size_t *ValueChars)
+/* The value of NAME in an environment block (the caller's, at any
+   address), or NULL. */
+static const KM_UNALIGNED_WCHAR *RtlpLookupEnv(const KM_UNALIGNED_WCHAR *Env, const WCHAR *Name,
+                                               size_t Chars, size_t *ValueChars)
 {
-    for (const WCHAR *e = Env; e && *e; e += RtlpWideLength(e) + 1) {
+    for (const KM_UNALIGNED_WCHAR *e = Env; e && *e; e += RtlpWideLength(e) + 1) {
         size_t i = 0;
         while (i < Chars && e[i] && RtlpUpcaseChar(e[i]) == RtlpUpcaseChar(Name[i]))
             i++;
@@ -194,19 +196,20 @@ static const WCHAR *RtlpLookupEnv(const WCHAR *Env, const WCHAR *Name, size_t Ch
 
 /* Expands %NAME% references; unknown ones stay as written. Returns a
    malloc'ed terminated string and its size in bytes with the terminator. */
-static WCHAR *RtlpExpand(const WCHAR *Src, size_t Chars, const WCHAR *Env, ULONG *Bytes)
+static WCHAR *RtlpExpand(const WCHAR *Src, size_t Chars, const KM_UNALIGNED_WCHAR *Env,
+                         ULONG *Bytes)
 {
     size_t cap = Chars + 64, n = 0;
     WCHAR *out = malloc(cap * sizeof(WCHAR));
     for (size_t i = 0; out && i < Chars;) {
-        const WCHAR *piece = Src + i;
+        const KM_UNALIGNED_WCHAR *piece = Src + i;
         size_t len = 1;
         if (Src[i] == '%') {
             size_t j = i + 1;
             while (j < Chars && Src[j] != '%')
                 j++;
             size_t vlen;
-            const WCHAR *v =
+            const KM_UNALIGNED_WCHAR *v =
                 j < Chars && j > i + 1 ? RtlpLookupEnv(Env, Src + i + 1, j - i - 1, &vlen) : NULL;
             if (v) {
                 piece = v;
@@ -240,7 +243,7 @@ static WCHAR *RtlpExpand(const WCHAR *Src, size_t Chars, const WCHAR *Env, ULONG
 
 typedef struct RTLP_QUERY {
     PVOID Context;
-    const WCHAR *Environment;
+    const KM_UNALIGNED_WCHAR *Environment;
     void *Caller;
 } RTLP_QUERY;
 
@@ -343,7 +346,8 @@ static NTSTATUS RtlpReportAllValues(CM_STORE *Store, const RTLP_QUERY *Q,
     return STATUS_SUCCESS;
 }
 
-static ULONG RtlpDefaultLength(ULONG Type, const WCHAR *Data)
+/* Data is the caller's DefaultData, at any address. */
+static ULONG RtlpDefaultLength(ULONG Type, const KM_UNALIGNED_WCHAR *Data)
 {
     if (Type == REG_SZ || Type == REG_EXPAND_SZ)
         return (ULONG)((RtlpWideLength(Data) + 1) * sizeof(WCHAR));

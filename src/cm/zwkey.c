@@ -103,8 +103,12 @@ NTSTATUS CmpReferenceKey(HANDLE Handle, CM_KEY_BODY **Key)
     return s;
 }
 
-NTSTATUS CmpUtf16ToName(const WCHAR *Name, size_t Chars, char **Utf8)
+/* Name, as every driver-supplied name in this file, may sit at an odd
+   address (Windows reads a KernelMode caller's name as it is): it is read
+   through KM_UNALIGNED_WCHAR. */
+NTSTATUS CmpUtf16ToName(const WCHAR *NameAny, size_t Chars, char **Utf8)
 {
+    const KM_UNALIGNED_WCHAR *Name = NameAny;
     *Utf8 = NULL;
     for (size_t i = 0; i < Chars; i++) {
         if (Name[i] == 0)
@@ -164,7 +168,7 @@ static bool CmpIsSeparator(WCHAR c)
     return c == '\\';
 }
 
-static bool CmpEqualsAscii(const WCHAR *s, size_t n, const char *Ascii)
+static bool CmpEqualsAscii(const KM_UNALIGNED_WCHAR *s, size_t n, const char *Ascii)
 {
     size_t len = strlen(Ascii);
     if (n != len)
@@ -181,9 +185,10 @@ static bool CmpEqualsAscii(const WCHAR *s, size_t n, const char *Ascii)
     return true;
 }
 
-NTSTATUS CmpResolveKey(CM_KEY_ID Root, const WCHAR *Name, size_t Chars, bool Create, ULONG Options,
-                       CM_KEY_ID *Key, ULONG *Disposition)
+NTSTATUS CmpResolveKey(CM_KEY_ID Root, const WCHAR *NameAny, size_t Chars, bool Create,
+                       ULONG Options, CM_KEY_ID *Key, ULONG *Disposition)
 {
+    const KM_UNALIGNED_WCHAR *Name = NameAny;
     size_t i = 0;
     if (Root == 0) {
         if (Chars == 0 || !CmpIsSeparator(Name[0]))
@@ -224,7 +229,7 @@ NTSTATUS CmpResolveKey(CM_KEY_ID Root, const WCHAR *Name, size_t Chars, bool Cre
         if (i == start)
             break;
         char *comp;
-        NTSTATUS s = CmpUtf16ToName(Name + start, i - start, &comp);
+        NTSTATUS s = CmpUtf16ToName((const WCHAR *)(Name + start), i - start, &comp);
         if (!NT_SUCCESS(s)) {
             free(path);
             return s;

@@ -91,7 +91,8 @@ NTSTATUS NTAPI IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtension
     if (DeviceName && DeviceName->Length) {
         if (DeviceName->Length & 1)
             return STATUS_OBJECT_NAME_INVALID;
-        if (!DeviceName->Buffer || DeviceName->Buffer[0] != '\\')
+        /* The caller's name may sit at an odd address: read it unaligned. */
+        if (!DeviceName->Buffer || *(const KM_UNALIGNED_WCHAR *)DeviceName->Buffer != '\\')
             return STATUS_OBJECT_PATH_SYNTAX_BAD;
         name = calloc(1, sizeof(*name));
         WCHAR *buf = malloc(DeviceName->Length + sizeof(WCHAR));

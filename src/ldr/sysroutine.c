@@ -16,8 +16,9 @@ PVOID NTAPI MmGetSystemRoutineAddress(PUNICODE_STRING SystemRoutineName)
     chars = SystemRoutineName->Length / sizeof(WCHAR);
     if (chars == 0 || chars >= sizeof(name))
         return NULL;
+    const KM_UNALIGNED_WCHAR *buffer = SystemRoutineName->Buffer; /* any alignment */
     for (USHORT i = 0; i < chars; i++) {
-        WCHAR c = SystemRoutineName->Buffer[i];
+        WCHAR c = buffer[i];
         if (c == 0 || c > 0x7f) /* export names are ASCII */
             return NULL;
         name[i] = (char)c;

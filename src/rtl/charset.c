@@ -92,7 +92,7 @@ WCHAR RtlpDowncaseChar(WCHAR Ch)
     return Ch;
 }
 
-size_t RtlpWideLength(const WCHAR *S)
+size_t RtlpWideLength(const KM_UNALIGNED_WCHAR *S)
 {
     size_t n = 0;
     while (S[n])

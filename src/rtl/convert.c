@@ -5,7 +5,8 @@
  * Sizes returned by the Rtlx*Size routines include the terminator, as the
  * documentation says. A conversion that allocates allocates that size; one
  * that does not needs room for the terminator too, else the result is
- * STATUS_BUFFER_OVERFLOW.
+ * STATUS_BUFFER_OVERFLOW. A caller's wide buffer may sit at any address, so
+ * it is read and written through KM_UNALIGNED_WCHAR pointers.
  */
 #include "ex/ex.h"
 #include "rtl.h"
@@ -62,8 +63,9 @@ NTSTATUS NTAPI RtlUnicodeStringToAnsiString(PANSI_STRING DestinationString,
         status = STATUS_BUFFER_OVERFLOW;
         n = DestinationString->MaximumLength - 1u;
     }
+    const KM_UNALIGNED_WCHAR *src = SourceString->Buffer;
     for (size_t i = 0; i < n; i++)
-        DestinationString->Buffer[i] = (CHAR)RtlpUnicodeCharToAnsi(SourceString->Buffer[i]);
+        DestinationString->Buffer[i] = (CHAR)RtlpUnicodeCharToAnsi(src[i]);
     DestinationString->Buffer[n] = 0;
     DestinationString->Length = (USHORT)n;
     return status;
@@ -87,9 +89,10 @@ NTSTATUS NTAPI RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationString,
     } else if (n * sizeof(WCHAR) >= DestinationString->MaximumLength) {
         return STATUS_BUFFER_OVERFLOW;
     }
+    KM_UNALIGNED_WCHAR *d = DestinationString->Buffer;
     for (size_t i = 0; i < n; i++)
-        DestinationString->Buffer[i] = RtlpAnsiCharToUnicode((UCHAR)SourceString->Buffer[i]);
-    DestinationString->Buffer[n] = 0;
+        d[i] = RtlpAnsiCharToUnicode((UCHAR)SourceString->Buffer[i]);
+    d[n] = 0;
     DestinationString->Length = (USHORT)(n * sizeof(WCHAR));
     return STATUS_SUCCESS;
 }
@@ -120,9 +123,10 @@ static NTSTATUS Rtlp_integer_to_unicode(ULONG64 Value, ULONG Base, PUNICODE_STRI
     /* The result is terminated, so the terminator must fit too. */
     if ((n + 1) * sizeof(WCHAR) > String->MaximumLength)
         return STATUS_BUFFER_OVERFLOW;
+    KM_UNALIGNED_WCHAR *d = String->Buffer;
     for (size_t i = 0; i < n; i++)
-        String->Buffer[i] = (WCHAR)digits[i];
-    String->Buffer[n] = 0;
+        d[i] = (WCHAR)digits[i];
+    d[n] = 0;
     String->Length = (USHORT)(n * sizeof(WCHAR));
     return STATUS_SUCCESS;
 }
@@ -176,7 +180,7 @@ static int Rtlp_digit_value(unsigned C)
  */
 static NTSTATUS Rtlp_parse(const void *Text, size_t Len, BOOLEAN Wide, ULONG Base, PULONG Value)
 {
-#define CH(i) (Wide ? ((const WCHAR *)Text)[i] : ((const UCHAR *)Text)[i])
+#define CH(i) (Wide ? ((const KM_UNALIGNED_WCHAR *)Text)[i] : ((const UCHAR *)Text)[i])
     size_t i = 0;
     BOOLEAN neg = FALSE;
     if (Base != 0 && Base != 2 && Base != 8 && Base != 10 && Base != 16)

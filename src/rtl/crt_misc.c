@@ -115,8 +115,9 @@ static LONG NTAPI km_atol(const char *s)
 }
 KM_EXPORT_NAMED("atol", km_atol);
 
-/* Wide parse: the digits are ASCII, so narrow them first. */
-static size_t Rtlp_narrow_number(const WCHAR *s, char *out, size_t cap)
+/* Wide parse: the digits are ASCII, so narrow them first. A caller's wide
+   string may sit at any address (KM_UNALIGNED_WCHAR). */
+static size_t Rtlp_narrow_number(const KM_UNALIGNED_WCHAR *s, char *out, size_t cap)
 {
     size_t i = 0;
     for (; i + 1 < cap && s[i] && s[i] < 0x80; i++)
@@ -125,7 +126,7 @@ static size_t Rtlp_narrow_number(const WCHAR *s, char *out, size_t cap)
     return i;
 }
 
-static LONG NTAPI km__wtol(const WCHAR *s)
+static LONG NTAPI km__wtol(const KM_UNALIGNED_WCHAR *s)
 {
     char buf[80];
     Rtlp_narrow_number(s, buf, sizeof(buf));
@@ -133,13 +134,13 @@ static LONG NTAPI km__wtol(const WCHAR *s)
 }
 KM_EXPORT_NAMED("_wtol", km__wtol);
 
-static int NTAPI km__wtoi(const WCHAR *s)
+static int NTAPI km__wtoi(const KM_UNALIGNED_WCHAR *s)
 {
     return km__wtol(s);
 }
 KM_EXPORT_NAMED("_wtoi", km__wtoi);
 
-static ULONG NTAPI km_wcstoul(const WCHAR *s, WCHAR **end, int base)
+static ULONG NTAPI km_wcstoul(const KM_UNALIGNED_WCHAR *s, WCHAR **end, int base)
 {
     char buf[80], *e;
     Rtlp_narrow_number(s, buf, sizeof(buf));
@@ -196,7 +197,7 @@ static char *NTAPI km__ui64toa(ULONGLONG v, char *buf, int radix)
 }
 KM_EXPORT_NAMED("_ui64toa", km__ui64toa);
 
-static WCHAR *NTAPI km__itow(int v, WCHAR *buf, int radix)
+static WCHAR *NTAPI km__itow(int v, KM_UNALIGNED_WCHAR *buf, int radix)
 {
     char tmp[68];
     BOOLEAN neg = radix == 10 && v < 0;

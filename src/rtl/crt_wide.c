@@ -3,6 +3,8 @@
  * wchar_t is 16 bits, so these work on WCHAR (uint16_t), never on the host's
  * 32-bit wchar_t. Case folding is the "C" locale's: ASCII letters only.
  * Multibyte conversion (wcstombs, mbstowcs) uses the ANSI code page.
+ * Callers' strings may sit at any address (Windows reads them as they are),
+ * so every caller string is a KM_UNALIGNED_WCHAR pointer here.
  */
 #include "rtl.h"
 
@@ -18,13 +20,13 @@ static WCHAR Rtlp_wupper(WCHAR c)
     return (c >= 'a' && c <= 'z') ? (WCHAR)(c - 32) : c;
 }
 
-static SIZE_T NTAPI km_wcslen(const WCHAR *s)
+static SIZE_T NTAPI km_wcslen(const KM_UNALIGNED_WCHAR *s)
 {
     return RtlpWideLength(s);
 }
 KM_EXPORT_NAMED("wcslen", km_wcslen);
 
-static SIZE_T NTAPI km_wcsnlen(const WCHAR *s, SIZE_T n)
+static SIZE_T NTAPI km_wcsnlen(const KM_UNALIGNED_WCHAR *s, SIZE_T n)
 {
     SIZE_T i = 0;
     while (i < n && s[i])
@@ -33,7 +35,8 @@ static SIZE_T NTAPI km_wcsnlen(const WCHAR *s, SIZE_T n)
 }
 KM_EXPORT_NAMED("wcsnlen", km_wcsnlen);
 
-static int Rtlp_wcsncmp(const WCHAR *a, const WCHAR *b, SIZE_T n, BOOLEAN fold)
+static int Rtlp_wcsncmp(const KM_UNALIGNED_WCHAR *a, const KM_UNALIGNED_WCHAR *b, SIZE_T n,
+                        BOOLEAN fold)
 {
     for (SIZE_T i = 0; i < n; i++) {
         WCHAR x = fold ? Rtlp_wlower(a[i]) : a[i], y = fold ? Rtlp_wlower(b[i]) : b[i];
@@ -43,31 +46,31 @@ static int Rtlp_wcsncmp(const WCHAR *a, const WCHAR *b, SIZE_T n, BOOLEAN fold)
     return 0;
 }
 
-static int NTAPI km_wcscmp(const WCHAR *a, const WCHAR *b)
+static int NTAPI km_wcscmp(const KM_UNALIGNED_WCHAR *a, const KM_UNALIGNED_WCHAR *b)
 {
     return Rtlp_wcsncmp(a, b, SIZE_MAX, FALSE);
 }
 KM_EXPORT_NAMED("wcscmp", km_wcscmp);
 
-static int NTAPI km_wcsncmp(const WCHAR *a, const WCHAR *b, SIZE_T n)
+static int NTAPI km_wcsncmp(const KM_UNALIGNED_WCHAR *a, const KM_UNALIGNED_WCHAR *b, SIZE_T n)
 {
     return Rtlp_wcsncmp(a, b, n, FALSE);
 }
 KM_EXPORT_NAMED("wcsncmp", km_wcsncmp);
 
-static int NTAPI km__wcsicmp(const WCHAR *a, const WCHAR *b)
+static int NTAPI km__wcsicmp(const KM_UNALIGNED_WCHAR *a, const KM_UNALIGNED_WCHAR *b)
 {
     return Rtlp_wcsncmp(a, b, SIZE_MAX, TRUE);
 }
 KM_EXPORT_NAMED("_wcsicmp", km__wcsicmp);
 
-static int NTAPI km__wcsnicmp(const WCHAR *a, const WCHAR *b, SIZE_T n)
+static int NTAPI km__wcsnicmp(const KM_UNALIGNED_WCHAR *a, const KM_UNALIGNED_WCHAR *b, SIZE_T n)
 {
     return Rtlp_wcsncmp(a, b, n, TRUE);
 }
 KM_EXPORT_NAMED("_wcsnicmp", km__wcsnicmp);
 
-static WCHAR *NTAPI km_wcscpy(WCHAR *d, const WCHAR *s)
+static WCHAR *NTAPI km_wcscpy(KM_UNALIGNED_WCHAR *d, const KM_UNALIGNED_WCHAR *s)
 {
     SIZE_T i = 0;
     do
@@ -78,7 +81,7 @@ static WCHAR *NTAPI km_wcscpy(WCHAR *d, const WCHAR *s)
 KM_EXPORT_NAMED("wcscpy", km_wcscpy);
 
 /* As strncpy: pads with zeros up to n, not terminated when s is n or longer. */
-static WCHAR *NTAPI km_wcsncpy(WCHAR *d, const WCHAR *s, SIZE_T n)
+static WCHAR *NTAPI km_wcsncpy(KM_UNALIGNED_WCHAR *d, const KM_UNALIGNED_WCHAR *s, SIZE_T n)
 {
     SIZE_T i = 0;
     for (; i < n && s[i]; i++)
@@ -89,16 +92,16 @@ static WCHAR *NTAPI km_wcsncpy(WCHAR *d, const WCHAR *s, SIZE_T n)
 }
 KM_EXPORT_NAMED("wcsncpy", km_wcsncpy);
 
-static WCHAR *NTAPI km_wcscat(WCHAR *d, const WCHAR *s)
+static WCHAR *NTAPI km_wcscat(KM_UNALIGNED_WCHAR *d, const KM_UNALIGNED_WCHAR *s)
 {
     km_wcscpy(d + RtlpWideLength(d), s);
     return d;
 }
 KM_EXPORT_NAMED("wcscat", km_wcscat);
 
-static WCHAR *NTAPI km_wcsncat(WCHAR *d, const WCHAR *s, SIZE_T n)
+static WCHAR *NTAPI km_wcsncat(KM_UNALIGNED_WCHAR *d, const KM_UNALIGNED_WCHAR *s, SIZE_T n)
 {
-    WCHAR *e = d + RtlpWideLength(d);
+    KM_UNALIGNED_WCHAR *e = d + RtlpWideLength(d);
     SIZE_T i = 0;
     for (; i < n && s[i]; i++)
         e[i] = s[i];
@@ -107,7 +110,7 @@ static WCHAR *NTAPI km_wcsncat(WCHAR *d, const WCHAR *s, SIZE_T n)
 }
 KM_EXPORT_NAMED("wcsncat", km_wcsncat);
 
-static WCHAR *NTAPI km_wcschr(const WCHAR *s, WCHAR c)
+static WCHAR *NTAPI km_wcschr(const KM_UNALIGNED_WCHAR *s, WCHAR c)
 {
     for (;; s++) {
         if (*s == c)
@@ -118,9 +121,9 @@ static WCHAR *NTAPI km_wcschr(const WCHAR *s, WCHAR c)
 }
 KM_EXPORT_NAMED("wcschr", km_wcschr);
 
-static WCHAR *NTAPI km_wcsrchr(const WCHAR *s, WCHAR c)
+static WCHAR *NTAPI km_wcsrchr(const KM_UNALIGNED_WCHAR *s, WCHAR c)
 {
-    const WCHAR *last = NULL;
+    const KM_UNALIGNED_WCHAR *last = NULL;
     for (;; s++) {
         if (*s == c)
             last = s;
@@ -130,7 +133,7 @@ static WCHAR *NTAPI km_wcsrchr(const WCHAR *s, WCHAR c)
 }
 KM_EXPORT_NAMED("wcsrchr", km_wcsrchr);
 
-static WCHAR *NTAPI km_wcsstr(const WCHAR *h, const WCHAR *n)
+static WCHAR *NTAPI km_wcsstr(const KM_UNALIGNED_WCHAR *h, const KM_UNALIGNED_WCHAR *n)
 {
     SIZE_T ln = RtlpWideLength(n);
     for (; *h; h++) {
@@ -141,7 +144,7 @@ static WCHAR *NTAPI km_wcsstr(const WCHAR *h, const WCHAR *n)
 }
 KM_EXPORT_NAMED("wcsstr", km_wcsstr);
 
-static BOOLEAN Rtlp_in_set(WCHAR c, const WCHAR *set)
+static BOOLEAN Rtlp_in_set(WCHAR c, const KM_UNALIGNED_WCHAR *set)
 {
     for (; *set; set++) {
         if (*set == c)
@@ -150,7 +153,7 @@ static BOOLEAN Rtlp_in_set(WCHAR c, const WCHAR *set)
     return FALSE;
 }
 
-static SIZE_T NTAPI km_wcsspn(const WCHAR *s, const WCHAR *set)
+static SIZE_T NTAPI km_wcsspn(const KM_UNALIGNED_WCHAR *s, const KM_UNALIGNED_WCHAR *set)
 {
     SIZE_T i = 0;
     while (s[i] && Rtlp_in_set(s[i], set))
@@ -159,7 +162,7 @@ static SIZE_T NTAPI km_wcsspn(const WCHAR *s, const WCHAR *set)
 }
 KM_EXPORT_NAMED("wcsspn", km_wcsspn);
 
-static SIZE_T NTAPI km_wcscspn(const WCHAR *s, const WCHAR *set)
+static SIZE_T NTAPI km_wcscspn(const KM_UNALIGNED_WCHAR *s, const KM_UNALIGNED_WCHAR *set)
 {
     SIZE_T i = 0;
     while (s[i] && !Rtlp_in_set(s[i], set))
@@ -168,24 +171,24 @@ static SIZE_T NTAPI km_wcscspn(const WCHAR *s, const WCHAR *set)
 }
 KM_EXPORT_NAMED("wcscspn", km_wcscspn);
 
-static WCHAR *NTAPI km_wcspbrk(const WCHAR *s, const WCHAR *set)
+static WCHAR *NTAPI km_wcspbrk(const KM_UNALIGNED_WCHAR *s, const KM_UNALIGNED_WCHAR *set)
 {
     SIZE_T i = km_wcscspn(s, set);
     return s[i] ? (WCHAR *)(s + i) : NULL;
 }
 KM_EXPORT_NAMED("wcspbrk", km_wcspbrk);
 
-static WCHAR *NTAPI km__wcslwr(WCHAR *s)
+static WCHAR *NTAPI km__wcslwr(KM_UNALIGNED_WCHAR *s)
 {
-    for (WCHAR *p = s; *p; p++)
+    for (KM_UNALIGNED_WCHAR *p = s; *p; p++)
         *p = Rtlp_wlower(*p);
     return s;
 }
 KM_EXPORT_NAMED("_wcslwr", km__wcslwr);
 
-static WCHAR *NTAPI km__wcsupr(WCHAR *s)
+static WCHAR *NTAPI km__wcsupr(KM_UNALIGNED_WCHAR *s)
 {
-    for (WCHAR *p = s; *p; p++)
+    for (KM_UNALIGNED_WCHAR *p = s; *p; p++)
         *p = Rtlp_wupper(*p);
     return s;
 }
@@ -204,7 +207,7 @@ static WCHAR NTAPI km_towupper(WCHAR c)
 KM_EXPORT_NAMED("towupper", km_towupper);
 
 /* Converts up to n bytes; with d NULL returns the length it would need. */
-static SIZE_T NTAPI km_wcstombs(char *d, const WCHAR *s, SIZE_T n)
+static SIZE_T NTAPI km_wcstombs(char *d, const KM_UNALIGNED_WCHAR *s, SIZE_T n)
 {
     SIZE_T i = 0;
     if (!d)
@@ -218,7 +221,7 @@ static SIZE_T NTAPI km_wcstombs(char *d, const WCHAR *s, SIZE_T n)
 }
 KM_EXPORT_NAMED("wcstombs", km_wcstombs);
 
-static SIZE_T NTAPI km_mbstowcs(WCHAR *d, const char *s, SIZE_T n)
+static SIZE_T NTAPI km_mbstowcs(KM_UNALIGNED_WCHAR *d, const char *s, SIZE_T n)
 {
     SIZE_T i = 0;
     if (!d)

@@ -18,6 +18,9 @@
  *   become U+FFFD); narrow text is Windows-1252 when widened.
  * Width and precision count source characters; '*' takes an int argument and
  * a negative '*' width means left-justified.
+ * Wide formats, wide arguments (%ws, %wZ's Buffer) and wide output buffers
+ * are the caller's and may sit at any address: they are read and written
+ * through KM_UNALIGNED_WCHAR pointers.
  */
 #include "rtl.h"
 
@@ -38,7 +41,7 @@ static void Rtlp_put_unit(RTLP_FORMAT_SINK *S, unsigned U)
 {
     if (S->Count < S->Cap) {
         if (S->WideOut)
-            ((WCHAR *)S->Buf)[S->Count] = (WCHAR)U;
+            ((KM_UNALIGNED_WCHAR *)S->Buf)[S->Count] = (WCHAR)U;
         else
             ((char *)S->Buf)[S->Count] = (char)U;
     }
@@ -88,7 +91,7 @@ static void Rtlp_put_cp(RTLP_FORMAT_SINK *S, uint32_t Cp)
 }
 
 /* WCHARs Units[0..N) as code points; in wide output they are copied as is. */
-static void Rtlp_put_wide(RTLP_FORMAT_SINK *S, const WCHAR *Units, size_t N)
+static void Rtlp_put_wide(RTLP_FORMAT_SINK *S, const KM_UNALIGNED_WCHAR *Units, size_t N)
 {
     for (size_t i = 0; i < N; i++) {
         uint32_t u = Units[i];
@@ -133,7 +136,8 @@ static void Rtlp_narrow_text(RTLP_FORMAT_SINK *S, const RTLP_SPEC *Sp, const cha
     Rtlp_pad_after(S, Sp, n);
 }
 
-static void Rtlp_wide_text(RTLP_FORMAT_SINK *S, const RTLP_SPEC *Sp, const WCHAR *Text, size_t Len)
+static void Rtlp_wide_text(RTLP_FORMAT_SINK *S, const RTLP_SPEC *Sp, const KM_UNALIGNED_WCHAR *Text,
+                           size_t Len)
 {
     size_t n = Rtlp_min_len(Len, Sp->Precision);
     Rtlp_pad_before(S, Sp, n);
@@ -147,7 +151,7 @@ static size_t Rtlp_narrow_len(const char *Text, int Precision)
     return Precision >= 0 ? strnlen(Text, (size_t)Precision) : strlen(Text);
 }
 
-static size_t Rtlp_wide_len(const WCHAR *Text, int Precision)
+static size_t Rtlp_wide_len(const KM_UNALIGNED_WCHAR *Text, int Precision)
 {
     size_t n = 0;
     while ((Precision < 0 || n < (size_t)Precision) && Text[n])
@@ -242,7 +246,7 @@ typedef struct RTLP_FMT_IN {
 
 static unsigned Rtlp_fch(const RTLP_FMT_IN *F, size_t I)
 {
-    return F->Wide ? ((const WCHAR *)F->Text)[I] : ((const unsigned char *)F->Text)[I];
+    return F->Wide ? ((const KM_UNALIGNED_WCHAR *)F->Text)[I] : ((const unsigned char *)F->Text)[I];
 }
 
 static void Rtlp_literal(RTLP_FORMAT_SINK *S, const RTLP_FMT_IN *F, size_t From, size_t To)
@@ -415,7 +419,7 @@ static BOOLEAN Rtlp_convert(RTLP_FORMAT_SINK *S, const RTLP_FMT_IN *F, RTLP_SPEC
     case 's':
     case 'S':
         if (Rtlp_is_wide(F, Sp->Size, C == 'S')) {
-            const WCHAR *w = ARG(const WCHAR *);
+            const KM_UNALIGNED_WCHAR *w = ARG(const WCHAR *);
             if (!w)
                 Rtlp_null_text(S, Sp);
             else

@@ -9,7 +9,8 @@
  * RtlStringCb/CchPrintf routines call _vsnprintf/_vsnwprintf and rely on this.
  * Unbounded forms (sprintf, vsprintf, swprintf, _swprintf, _vswprintf) write
  * the whole output and a terminator. Wide forms take a WCHAR format, in which
- * %s and %c are wide and %S and %C narrow.
+ * %s and %c are wide and %S and %C narrow. A wide buffer or format may sit
+ * at any address (KM_UNALIGNED_WCHAR in format.c and here).
  */
 #include "rtl.h"
 
@@ -22,7 +23,7 @@ static int Rtlp_counted(void *Buf, SIZE_T Count, const void *Format, BOOLEAN Wid
     RtlpFormatSink(&s, Format, Wide, &Args);
     if (s.Count < Count) {
         if (Wide)
-            ((WCHAR *)Buf)[s.Count] = 0;
+            ((KM_UNALIGNED_WCHAR *)Buf)[s.Count] = 0;
         else
             ((char *)Buf)[s.Count] = 0;
         return (int)s.Count;
@@ -67,14 +68,15 @@ static int NTAPI km_sprintf(char *buf, const char *fmt, ...)
 }
 KM_EXPORT_NAMED("sprintf", km_sprintf);
 
-static int NTAPI km__vsnwprintf(WCHAR *buf, SIZE_T count, const WCHAR *fmt,
-                                __builtin_ms_va_list args)
+static int NTAPI km__vsnwprintf(KM_UNALIGNED_WCHAR *buf, SIZE_T count,
+                                const KM_UNALIGNED_WCHAR *fmt, __builtin_ms_va_list args)
 {
     return Rtlp_counted(buf, count, fmt, TRUE, args);
 }
 KM_EXPORT_NAMED("_vsnwprintf", km__vsnwprintf);
 
-static int NTAPI km__snwprintf(WCHAR *buf, SIZE_T count, const WCHAR *fmt, ...)
+static int NTAPI km__snwprintf(KM_UNALIGNED_WCHAR *buf, SIZE_T count, const KM_UNALIGNED_WCHAR *fmt,
+                               ...)
 {
     __builtin_ms_va_list ap;
     __builtin_ms_va_start(ap, fmt);
@@ -84,14 +86,15 @@ static int NTAPI km__snwprintf(WCHAR *buf, SIZE_T count, const WCHAR *fmt, ...)
 }
 KM_EXPORT_NAMED("_snwprintf", km__snwprintf);
 
-static int NTAPI km__vswprintf(WCHAR *buf, const WCHAR *fmt, __builtin_ms_va_list args)
+static int NTAPI km__vswprintf(KM_UNALIGNED_WCHAR *buf, const KM_UNALIGNED_WCHAR *fmt,
+                               __builtin_ms_va_list args)
 {
     return Rtlp_unbounded(buf, fmt, TRUE, args);
 }
 KM_EXPORT_NAMED("_vswprintf", km__vswprintf);
 
 /* ntoskrnl's swprintf is the legacy form without a count. */
-static int NTAPI km_swprintf(WCHAR *buf, const WCHAR *fmt, ...)
+static int NTAPI km_swprintf(KM_UNALIGNED_WCHAR *buf, const KM_UNALIGNED_WCHAR *fmt, ...)
 {
     __builtin_ms_va_list ap;
     __builtin_ms_va_start(ap, fmt);
@@ -101,7 +104,7 @@ static int NTAPI km_swprintf(WCHAR *buf, const WCHAR *fmt, ...)
 }
 KM_EXPORT_NAMED("swprintf", km_swprintf);
 
-static int NTAPI km__swprintf(WCHAR *buf, const WCHAR *fmt, ...)
+static int NTAPI km__swprintf(KM_UNALIGNED_WCHAR *buf, const KM_UNALIGNED_WCHAR *fmt, ...)
 {
     __builtin_ms_va_list ap;
     __builtin_ms_va_start(ap, fmt);

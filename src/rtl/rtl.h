@@ -34,8 +34,8 @@ UCHAR RtlpUnicodeCharToAnsi(WCHAR Ch);
 /* Simple case mapping (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic). */
 WCHAR RtlpUpcaseChar(WCHAR Ch);
 WCHAR RtlpDowncaseChar(WCHAR Ch);
-/* Length in WCHARs of a NUL-terminated wide string. */
-size_t RtlpWideLength(const WCHAR *S);
+/* Length in WCHARs of a NUL-terminated wide string, at any address. */
+size_t RtlpWideLength(const KM_UNALIGNED_WCHAR *S);
 
 /*
  * The formatting engine behind RtlpFormat, the sprintf family and DbgPrint.
@@ -43,7 +43,7 @@ size_t RtlpWideLength(const WCHAR *S);
  * the count is what the full output would need.
  */
 typedef struct RTLP_FORMAT_SINK {
-    void *Buf;       /* char * or WCHAR *; may be NULL when Cap is 0 */
+    void *Buf;       /* char * or WCHAR * at any address; may be NULL when Cap is 0 */
     size_t Cap;      /* units that may be written */
     size_t Count;    /* units the whole output needs */
     BOOLEAN WideOut; /* WCHAR output */

@@ -6,6 +6,10 @@
  * even for UNICODE_STRING, Buffer holds MaximumLength bytes, and the text is
  * Length bytes that need not be terminated. Routines write a terminator only
  * when the documentation says so and only when it fits in MaximumLength.
+ *
+ * A caller's Buffer may sit at any address (Windows reads and writes it as
+ * it is for KernelMode callers), so its WCHARs are reached through
+ * KM_UNALIGNED_WCHAR pointers; buffers kmhost allocates stay WCHAR.
  */
 #include "ex/ex.h"
 #include "rtl.h"
@@ -76,7 +80,7 @@ VOID NTAPI RtlCopyUnicodeString(PUNICODE_STRING DestinationString, PCUNICODE_STR
     memmove(DestinationString->Buffer, SourceString->Buffer, n);
     DestinationString->Length = n;
     if (n + sizeof(WCHAR) <= DestinationString->MaximumLength)
-        DestinationString->Buffer[n / sizeof(WCHAR)] = 0;
+        ((KM_UNALIGNED_WCHAR *)DestinationString->Buffer)[n / sizeof(WCHAR)] = 0;
 }
 KM_EXPORT(RtlCopyUnicodeString);
 
@@ -103,8 +107,9 @@ LONG NTAPI RtlCompareUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING St
 {
     size_t n1 = String1->Length / sizeof(WCHAR), n2 = String2->Length / sizeof(WCHAR);
     size_t n = n1 < n2 ? n1 : n2;
+    const KM_UNALIGNED_WCHAR *s1 = String1->Buffer, *s2 = String2->Buffer;
     for (size_t i = 0; i < n; i++) {
-        WCHAR a = String1->Buffer[i], b = String2->Buffer[i];
+        WCHAR a = s1[i], b = s2[i];
         if (CaseInSensitive) {
             a = RtlpUpcaseChar(a);
             b = RtlpUpcaseChar(b);
@@ -160,8 +165,9 @@ BOOLEAN NTAPI RtlPrefixUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING 
 {
     if (String1->Length > String2->Length)
         return FALSE;
+    const KM_UNALIGNED_WCHAR *s1 = String1->Buffer, *s2 = String2->Buffer;
     for (size_t i = 0; i < String1->Length / sizeof(WCHAR); i++) {
-        WCHAR a = String1->Buffer[i], b = String2->Buffer[i];
+        WCHAR a = s1[i], b = s2[i];
         if (CaseInSensitive ? RtlpUpcaseChar(a) != RtlpUpcaseChar(b) : a != b)
             return FALSE;
     }
@@ -169,7 +175,8 @@ BOOLEAN NTAPI RtlPrefixUnicodeString(PCUNICODE_STRING String1, PCUNICODE_STRING 
 }
 KM_EXPORT(RtlPrefixUnicodeString);
 
-static NTSTATUS Rtlp_append(PUNICODE_STRING Destination, const WCHAR *Src, size_t Bytes)
+static NTSTATUS Rtlp_append(PUNICODE_STRING Destination, const KM_UNALIGNED_WCHAR *Src,
+                            size_t Bytes)
 {
     if (Bytes == 0)
         return STATUS_SUCCESS;
@@ -178,7 +185,7 @@ static NTSTATUS Rtlp_append(PUNICODE_STRING Destination, const WCHAR *Src, size_
     memmove((char *)Destination->Buffer + Destination->Length, Src, Bytes);
     Destination->Length = (USHORT)(Destination->Length + Bytes);
     if ((size_t)Destination->Length + sizeof(WCHAR) <= Destination->MaximumLength)
-        Destination->Buffer[Destination->Length / sizeof(WCHAR)] = 0;
+        ((KM_UNALIGNED_WCHAR *)Destination->Buffer)[Destination->Length / sizeof(WCHAR)] = 0;
     return STATUS_SUCCESS;
 }
 
@@ -223,8 +230,10 @@ static NTSTATUS Rtlp_map_case(PUNICODE_STRING Destination, PCUNICODE_STRING Sour
         return STATUS_BUFFER_OVERFLOW;
     }
     size_t n = Source->Length / sizeof(WCHAR);
+    KM_UNALIGNED_WCHAR *d = Destination->Buffer;
+    const KM_UNALIGNED_WCHAR *src = Source->Buffer;
     for (size_t i = 0; i < n; i++)
-        Destination->Buffer[i] = Map(Source->Buffer[i]);
+        d[i] = Map(src[i]);
     Destination->Length = (USHORT)(n * sizeof(WCHAR));
     return STATUS_SUCCESS;
 }
