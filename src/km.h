@@ -27,6 +27,11 @@
    its prologue (a System V callee may clobber them; an ms_abi one may not):
    without it every ObfReferenceObject paid ten 16-byte stores. */
 #define KM_SLOWPATH __attribute__((ms_abi, cold, noinline))
+/* The same for an internal routine on an export's hot path (the dispatcher's
+   object lock, wait test, futex calls): an ms_abi callee costs the export
+   nothing; the ms_abi routine saves xmm6-15 itself only around what it
+   calls in System V code (libc, a system call). */
+#define KM_MSABI __attribute__((ms_abi))
 
 /* A WCHAR that may sit at an odd address: drivers may pass names and
    buffers that are not 2-byte aligned, which Windows reads and writes as

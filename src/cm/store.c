@@ -175,10 +175,19 @@ NTSTATUS CmpBegin(CM_STORE *Store, int Write)
 
 static NTSTATUS CmpCheckpoint(CM_STORE *Store)
 {
-    /* A FULL checkpoint copies the WAL into the database and fsyncs both. */
-    if (sqlite3_wal_checkpoint_v2(Store->Db, NULL, SQLITE_CHECKPOINT_FULL, NULL, NULL) != SQLITE_OK)
-        return CmpDbError(Store, "flush (checkpoint)");
-    return STATUS_SUCCESS;
+    /* A FULL checkpoint copies the WAL into the database and fsyncs both. It
+       waits for readers and writers (the busy timeout), but fails at once
+       with SQLITE_BUSY while another process checkpoints: that one makes
+       progress, so try again for as long as the busy timeout allows. */
+    for (unsigned waited_ms = 0;; waited_ms++) {
+        int rc = sqlite3_wal_checkpoint_v2(Store->Db, NULL, SQLITE_CHECKPOINT_FULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return STATUS_SUCCESS;
+        if (rc != SQLITE_BUSY || waited_ms >= CM_BUSY_TIMEOUT_MS)
+            return CmpDbError(Store, "flush (checkpoint)");
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
 }
 
 NTSTATUS CmStoreFlush(CM_STORE *Store)

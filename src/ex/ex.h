@@ -60,6 +60,6 @@ size_t ExpTotalAllocationCount(void);
 
 /* Raising an exception needs SEH, which kmhost does not dispatch yet: an
    exception nothing handles is bug check 0x1E, as on Windows. */
-KM_NORETURN void ExpRaiseStatus(NTSTATUS Status, void *Caller);
+KM_NORETURN KM_SLOWPATH void ExpRaiseStatus(NTSTATUS Status, void *Caller);
 
 #endif

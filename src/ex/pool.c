@@ -170,7 +170,7 @@ VOID ExpFreePool(PVOID P, ULONG Tag, void *Caller)
         free(base);
 }
 
-KM_NORETURN void ExpRaiseStatus(NTSTATUS Status, void *Caller)
+KM_NORETURN KM_SLOWPATH void ExpRaiseStatus(NTSTATUS Status, void *Caller)
 {
     char where[160] = "";
     LdrDescribeAddress(Caller, where, sizeof(where));

@@ -188,11 +188,8 @@ static bool KipDeliverOne(PKTHREAD t)
     return true;
 }
 
-void KiDeliverKernelApcs(void)
+static KM_SLOWPATH void KipDeliverPending(PKTHREAD t)
 {
-    PKTHREAD t = KiCurrentThread();
-    if (!t || !(atomic_load(&t->ApcPending) & KI_APC_KERNEL))
-        return;
     if (KiCurrentIrql() != PASSIVE_LEVEL || KipInTrapHandlerUnderTsan()) {
         KipRequestLowering();
         return;
@@ -201,7 +198,14 @@ void KiDeliverKernelApcs(void)
         ;
 }
 
-void KiCheckForKernelApcDelivery(void)
+KM_MSABI void KiDeliverKernelApcs(void)
+{
+    PKTHREAD t = KiCurrentThread();
+    if (t && (atomic_load(&t->ApcPending) & KI_APC_KERNEL))
+        KipDeliverPending(t);
+}
+
+KM_MSABI void KiCheckForKernelApcDelivery(void)
 {
     KiDeliverKernelApcs();
 }
@@ -228,7 +232,7 @@ void KiApcIrqlLowered(KIRQL Old, KIRQL New)
     KiDeliverKernelApcs();
 }
 
-UCHAR KiApcWaitMask(BOOLEAN Alertable, KPROCESSOR_MODE WaitMode)
+KM_MSABI UCHAR KiApcWaitMask(BOOLEAN Alertable, KPROCESSOR_MODE WaitMode)
 {
     PKTHREAD t = KiCurrentThread();
     UCHAR mask = 0;

@@ -75,14 +75,14 @@ BOOLEAN NTAPI KeRemoveQueueApc(PKAPC Apc);
 
 /* The KI_APC_* kinds that may interrupt a wait the current thread starts now
    (its IRQL and APC-disable counts, Alertable and WaitMode). */
-UCHAR KiApcWaitMask(BOOLEAN Alertable, KPROCESSOR_MODE WaitMode);
+KM_MSABI UCHAR KiApcWaitMask(BOOLEAN Alertable, KPROCESSOR_MODE WaitMode);
 
 /* Runs the current thread's deliverable kernel APCs if it is at
    PASSIVE_LEVEL and may run driver code here (see apc.c on the trap
    handler). Also KiCheckForKernelApcDelivery, the hook of region.c and
    mutex.c. */
-void KiDeliverKernelApcs(void);
-void KiCheckForKernelApcDelivery(void);
+KM_MSABI void KiDeliverKernelApcs(void);
+KM_MSABI void KiCheckForKernelApcDelivery(void);
 
 /* From KiIrqlLowered (dpc.c): the IRQL went from Old to New. */
 void KiApcIrqlLowered(KIRQL Old, KIRQL New);

@@ -22,7 +22,7 @@ LONG NTAPI KeReadStateMutant(PRKMUTANT Mutant);
    raising: STATUS_SUCCESS and the previous SignalState in *Previous, or
    STATUS_MUTANT_NOT_OWNED / STATUS_ABANDONED when the caller is not the owner
    (then nothing changed). */
-NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previous);
+KM_MSABI NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previous);
 
 /* Thread exit, called by the exiting thread itself before its object is
    signalled: a thread whose kernel APC disable count is not zero (it holds a

@@ -141,12 +141,12 @@ static inline void KiInsertTailList(PLIST_ENTRY h, PLIST_ENTRY e)
 }
 
 /* The object's own lock: bit 7 of DISPATCHER_HEADER.Lock (see include/nt/ke.h). */
-void KiLockObject(DISPATCHER_HEADER *Header);
-void KiUnlockObject(DISPATCHER_HEADER *Header);
+KM_MSABI void KiLockObject(DISPATCHER_HEADER *Header);
+KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header);
 
 /* With the object's lock held, after its SignalState rose: satisfy the waits
    it can satisfy, in wait-list order (wait.c). */
-void KiWaitTest(DISPATCHER_HEADER *Header);
+KM_MSABI void KiWaitTest(DISPATCHER_HEADER *Header);
 
 /* Initialise a thread's dispatcher state (wait.c). */
 void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr);
@@ -162,12 +162,12 @@ typedef struct KI_DEADLINE {
     int64_t Sec;
     int64_t Nsec;
 } KI_DEADLINE;
-void KiComputeDeadline(const LARGE_INTEGER *Timeout, KI_DEADLINE *Deadline);
-bool KiDeadlinePassed(const KI_DEADLINE *Deadline);
+KM_MSABI void KiComputeDeadline(const LARGE_INTEGER *Timeout, KI_DEADLINE *Deadline);
+KM_MSABI bool KiDeadlinePassed(const KI_DEADLINE *Deadline);
 
 /* Park until *Word != Value or the deadline passes; false on timeout (timeout.c). */
-bool KiFutexWait(_Atomic LONG *Word, LONG Value, const KI_DEADLINE *Deadline);
-void KiFutexWake(_Atomic LONG *Word, int Count);
+KM_MSABI bool KiFutexWait(_Atomic LONG *Word, LONG Value, const KI_DEADLINE *Deadline);
+KM_MSABI void KiFutexWake(_Atomic LONG *Word, int Count);
 
 /* KTHREAD.Parked: 0 awake (or spinning); KI_PARKED_SELF asleep on its own
    WaitStatus; KI_PARKED_BUCKET + n asleep on shared park bucket n, as waiters

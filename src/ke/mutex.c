@@ -61,7 +61,7 @@ VOID NTAPI KeInitializeMutant(PRKMUTANT Mutant, BOOLEAN InitialOwner)
 }
 KM_EXPORT(KeInitializeMutant);
 
-NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previous)
+KM_MSABI NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previous)
 {
     PKTHREAD t = KiCurrentThread();
     bool apcs_enabled = false;

@@ -18,7 +18,14 @@
 
 #define KI_EPOCH_DELTA_100NS 116444736000000000LL /* 1601-01-01 to 1970-01-01 */
 
-void KiComputeDeadline(const LARGE_INTEGER *Timeout, KI_DEADLINE *Deadline)
+/* clock_gettime behind an ms_abi wrapper: the waits' callers stay free of
+   xmm6-15 saves (km.h, KM_MSABI). */
+static KM_MSABI __attribute__((noinline)) void KipNow(clockid_t Clock, struct timespec *Now)
+{
+    clock_gettime(Clock, Now);
+}
+
+KM_MSABI void KiComputeDeadline(const LARGE_INTEGER *Timeout, KI_DEADLINE *Deadline)
 {
     struct timespec now;
     int64_t t100;
@@ -33,7 +40,7 @@ void KiComputeDeadline(const LARGE_INTEGER *Timeout, KI_DEADLINE *Deadline)
         return;
     }
     if (Timeout->QuadPart < 0) {
-        clock_gettime(CLOCK_MONOTONIC, &now);
+        KipNow(CLOCK_MONOTONIC, &now);
         /* -QuadPart overflows only for INT64_MIN: treat as the longest interval. */
         t100 = Timeout->QuadPart == INT64_MIN ? INT64_MAX : -Timeout->QuadPart;
         Deadline->Sec = now.tv_sec + t100 / 10000000;
@@ -55,19 +62,19 @@ void KiComputeDeadline(const LARGE_INTEGER *Timeout, KI_DEADLINE *Deadline)
     }
 }
 
-bool KiDeadlinePassed(const KI_DEADLINE *Deadline)
+KM_MSABI bool KiDeadlinePassed(const KI_DEADLINE *Deadline)
 {
     struct timespec now;
     if (Deadline->Infinite)
         return false;
     if (Deadline->Immediate)
         return true;
-    clock_gettime(Deadline->Realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now);
+    KipNow(Deadline->Realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now);
     return now.tv_sec > Deadline->Sec ||
            (now.tv_sec == Deadline->Sec && now.tv_nsec >= Deadline->Nsec);
 }
 
-bool KiFutexWait(_Atomic LONG *Word, LONG Value, const KI_DEADLINE *Deadline)
+KM_MSABI bool KiFutexWait(_Atomic LONG *Word, LONG Value, const KI_DEADLINE *Deadline)
 {
     struct timespec ts;
     int op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG;
@@ -87,7 +94,7 @@ bool KiFutexWait(_Atomic LONG *Word, LONG Value, const KI_DEADLINE *Deadline)
     return true;
 }
 
-void KiFutexWake(_Atomic LONG *Word, int Count)
+KM_MSABI void KiFutexWake(_Atomic LONG *Word, int Count)
 {
     syscall(SYS_futex, (void *)Word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, Count, NULL, NULL, 0);
 }

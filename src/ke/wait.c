@@ -85,7 +85,7 @@ typedef struct KI_PARK_BUCKET {
 } __attribute__((aligned(64))) KI_PARK_BUCKET;
 static KI_PARK_BUCKET KiParkBuckets[KI_PARK_BUCKETS];
 
-static void KiWakeBucket(LONG Bucket)
+static KM_MSABI void KiWakeBucket(LONG Bucket)
 {
     KI_PARK_BUCKET *b = &KiParkBuckets[Bucket];
     atomic_fetch_add(&b->Generation, 1);
@@ -115,18 +115,33 @@ static inline void KiWakeAndRelease(PKTHREAD t)
     KiWakeParked(word, parked);
 }
 
-void KiLockObject(DISPATCHER_HEADER *Header)
+/* Calls into the C library from the dispatcher's hot paths go through
+   ms_abi wrappers, so that the exports need not save xmm6-15 (km.h). */
+static KM_SLOWPATH void KiYield(void)
 {
-    _Atomic LONG *lock = (_Atomic LONG *)&Header->Lock;
+    sched_yield();
+}
+
+static KM_SLOWPATH void KiSortLocks(DISPATCHER_HEADER **Locks, ULONG Count);
+
+static KM_SLOWPATH void KiLockObjectContended(_Atomic LONG *Lock)
+{
     unsigned spins = 0;
-    while (atomic_fetch_or_explicit(lock, KI_LOCK_BIT, memory_order_acquire) & KI_LOCK_BIT) {
-        while (atomic_load_explicit(lock, memory_order_relaxed) & KI_LOCK_BIT) {
+    do {
+        while (atomic_load_explicit(Lock, memory_order_relaxed) & KI_LOCK_BIT) {
             if (++spins < 256)
                 __builtin_ia32_pause();
             else
-                sched_yield(); /* the holder was preempted: let it run */
+                KiYield(); /* the holder was preempted: let it run */
         }
-    }
+    } while (atomic_fetch_or_explicit(Lock, KI_LOCK_BIT, memory_order_acquire) & KI_LOCK_BIT);
+}
+
+KM_MSABI void KiLockObject(DISPATCHER_HEADER *Header)
+{
+    _Atomic LONG *lock = (_Atomic LONG *)&Header->Lock;
+    if (atomic_fetch_or_explicit(lock, KI_LOCK_BIT, memory_order_acquire) & KI_LOCK_BIT)
+        KiLockObjectContended(lock);
     KiLocksHeld++;
 }
 
@@ -179,7 +194,7 @@ static KM_SLOWPATH void KiFlushDeferredWakes(void)
         KiWakeBucket(buckets[i]);
 }
 
-void KiUnlockObject(DISPATCHER_HEADER *Header)
+KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header)
 {
     atomic_fetch_and_explicit((_Atomic LONG *)&Header->Lock, ~KI_LOCK_BIT, memory_order_release);
     if (--KiLocksHeld == 0 && KiDeferredHead && !KiDeferredBusy)
@@ -191,7 +206,7 @@ static inline UCHAR KiObjectType(const DISPATCHER_HEADER *h)
     return (UCHAR)(atomic_load_explicit((_Atomic LONG *)&h->Lock, memory_order_relaxed) & 0x7f);
 }
 
-static bool KiIsSignaledFor(DISPATCHER_HEADER *h, PKTHREAD Thread)
+static KM_MSABI bool KiIsSignaledFor(DISPATCHER_HEADER *h, PKTHREAD Thread)
 {
     if (KiObjectType(h) == MutantObject)
         return h->SignalState > 0 || ((PKMUTANT)h)->OwnerThread == (struct _KTHREAD *)Thread;
@@ -200,7 +215,7 @@ static bool KiIsSignaledFor(DISPATCHER_HEADER *h, PKTHREAD Thread)
 
 /* Consume what a satisfied wait takes from the object; returns
    STATUS_ABANDONED_WAIT_0 - STATUS_WAIT_0 for an abandoned mutant, else 0. */
-static LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread)
+static KM_MSABI LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread)
 {
     switch (KiObjectType(h)) {
     case EventSynchronizationObject:
@@ -236,11 +251,11 @@ static inline void KiWaitForWakers(PKTHREAD t)
         if (spins < 256)
             __builtin_ia32_pause();
         else
-            sched_yield();
+            KiYield();
     }
 }
 
-void KiWaitTest(DISPATCHER_HEADER *Header)
+KM_MSABI void KiWaitTest(DISPATCHER_HEADER *Header)
 {
     PLIST_ENTRY head = &Header->WaitListHead;
     for (PLIST_ENTRY e = head->Flink; e != head && Header->SignalState > 0;) {
@@ -313,6 +328,11 @@ static int KiCompareHeaders(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static KM_SLOWPATH void KiSortLocks(DISPATCHER_HEADER **Locks, ULONG Count)
+{
+    qsort(Locks, Count, sizeof(Locks[0]), KiCompareHeaders);
+}
+
 typedef struct KI_WAIT {
     ULONG Count;
     PVOID *Objects;
@@ -323,7 +343,7 @@ typedef struct KI_WAIT {
     DISPATCHER_HEADER *Locks[MAXIMUM_WAIT_OBJECTS];
 } KI_WAIT;
 
-static bool KiTryLockObject(DISPATCHER_HEADER *Header)
+static KM_MSABI bool KiTryLockObject(DISPATCHER_HEADER *Header)
 {
     if (atomic_fetch_or_explicit((_Atomic LONG *)&Header->Lock, KI_LOCK_BIT, memory_order_acquire) &
         KI_LOCK_BIT)
@@ -338,7 +358,7 @@ static bool KiTryLockObject(DISPATCHER_HEADER *Header)
  * listed twice, those taken are dropped and all are taken in address order,
  * the order every multi-object waiter uses, so waiters cannot deadlock.
  */
-static void KiLockAll(KI_WAIT *w)
+static KM_MSABI void KiLockAll(KI_WAIT *w)
 {
     if (!w->Sorted) {
         ULONG i = 0;
@@ -348,7 +368,7 @@ static void KiLockAll(KI_WAIT *w)
             return;
         while (i-- > 0)
             KiUnlockObject(w->Locks[i]);
-        qsort(w->Locks, w->LockCount, sizeof(w->Locks[0]), KiCompareHeaders);
+        KiSortLocks(w->Locks, w->LockCount);
         ULONG n = 0;
         for (ULONG j = 0; j < w->LockCount; j++) {
             if (n == 0 || w->Locks[n - 1] != w->Locks[j])
@@ -361,14 +381,14 @@ static void KiLockAll(KI_WAIT *w)
         KiLockObject(w->Locks[i]);
 }
 
-static void KiUnlockAll(KI_WAIT *w)
+static KM_MSABI void KiUnlockAll(KI_WAIT *w)
 {
     for (ULONG i = w->LockCount; i-- > 0;)
         KiUnlockObject(w->Locks[i]);
 }
 
 /* With all locks held: satisfy the wait now if it can be; KI_WAIT_PENDING if not. */
-static LONG KiTrySatisfy(KI_WAIT *w, PKTHREAD t)
+static KM_MSABI LONG KiTrySatisfy(KI_WAIT *w, PKTHREAD t)
 {
     if (w->Type == WaitAny) {
         for (ULONG i = 0; i < w->Count; i++) {
@@ -390,7 +410,7 @@ static LONG KiTrySatisfy(KI_WAIT *w, PKTHREAD t)
     return status;
 }
 
-static void KiUnlinkBlocks(KI_WAIT *w)
+static KM_MSABI void KiUnlinkBlocks(KI_WAIT *w)
 {
     for (ULONG i = 0; i < w->Count; i++) {
         PKWAIT_BLOCK b = &w->Blocks[i];
@@ -403,7 +423,7 @@ static void KiUnlinkBlocks(KI_WAIT *w)
 
 /* An alert that arrived after the wait tested Alerted but before it became
    pending found no wait to end: end it now, once, from the waiter's side. */
-static void KiRecheckAlert(PKTHREAD t, BOOLEAN Alertable, KPROCESSOR_MODE WaitMode)
+static KM_MSABI void KiRecheckAlert(PKTHREAD t, BOOLEAN Alertable, KPROCESSOR_MODE WaitMode)
 {
     _Atomic BOOLEAN *alerted = &t->Alerted[WaitMode ? UserMode : KernelMode];
     LONG expected = KI_WAIT_PENDING;
@@ -414,7 +434,7 @@ static void KiRecheckAlert(PKTHREAD t, BOOLEAN Alertable, KPROCESSOR_MODE WaitMo
 
 /* An APC queued after the wait tested ApcPending but before it became
    pending may have found no wait to interrupt: interrupt it now. */
-static void KiRecheckApc(PKTHREAD t, UCHAR Mask)
+static KM_MSABI void KiRecheckApc(PKTHREAD t, UCHAR Mask)
 {
     UCHAR kinds = atomic_load(&t->ApcPending) & Mask;
     LONG expected = KI_WAIT_PENDING;
@@ -425,7 +445,8 @@ static void KiRecheckApc(PKTHREAD t, UCHAR Mask)
 }
 
 /* Publishes what may end the wait the thread is about to start. */
-static void KiPrepareWait(PKTHREAD t, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable, UCHAR Mask)
+static KM_MSABI void KiPrepareWait(PKTHREAD t, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
+                                   UCHAR Mask)
 {
     __atomic_store_n(&t->WaitMode, WaitMode, __ATOMIC_RELAXED);
     __atomic_store_n(&t->Alertable, Alertable, __ATOMIC_RELAXED);
@@ -434,7 +455,7 @@ static void KiPrepareWait(PKTHREAD t, KPROCESSOR_MODE WaitMode, BOOLEAN Alertabl
 
 /* Documented: an alertable UserMode wait started while a user APC is queued
    returns STATUS_USER_APC at once. */
-static bool KiUserApcQueued(PKTHREAD t, UCHAR Mask)
+static KM_MSABI bool KiUserApcQueued(PKTHREAD t, UCHAR Mask)
 {
     return (Mask & KI_APC_USER) && (atomic_load(&t->ApcPending) & KI_APC_USER);
 }
@@ -450,7 +471,7 @@ static bool KiUserApcQueued(PKTHREAD t, UCHAR Mask)
 #define KI_SPIN_MAX 256
 /* The park bucket of a single-object wait on Object, or -1: the thread
    sleeps on its own WaitStatus. */
-static LONG KiParkBucketFor(PVOID Object)
+static KM_MSABI LONG KiParkBucketFor(PVOID Object)
 {
     UCHAR type = KiObjectType(Object);
     if (type != EventNotificationObject && type != TimerNotificationObject)
@@ -458,7 +479,7 @@ static LONG KiParkBucketFor(PVOID Object)
     return (LONG)(((uintptr_t)Object * 0x9E3779B97F4A7C15ull) >> 58); /* 64 buckets */
 }
 
-static bool KiSleep(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucket)
+static KM_MSABI bool KiSleep(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucket)
 {
     if (Bucket < 0) {
         atomic_store(&t->Parked, KI_PARKED_SELF);
@@ -472,7 +493,7 @@ static bool KiSleep(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucket)
     return KiFutexWait(&b->Generation, generation, deadline);
 }
 
-static LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucket)
+static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucket)
 {
     unsigned budget = t->SpinBudget;
     if (budget == 0 && (++t->SpinProbe & 31) == 0)
@@ -638,7 +659,7 @@ NTSTATUS NTAPI KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertabl
         if (KiUserApcQueued(t, mask))
             return STATUS_USER_APC;
         if (deadline.Immediate) {
-            sched_yield();
+            KiYield();
             return STATUS_SUCCESS;
         }
         atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
