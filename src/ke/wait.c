@@ -62,12 +62,6 @@ static __thread PLIST_ENTRY KiDeferredHead;
 static __thread unsigned KiLocksHeld;
 static __thread volatile int KiDeferredBusy;
 
-/* The end of a signaller's part in deciding a wait: read whether the thread
-   sleeps, let it return (WakeRef), then wake it. The wake comes last so that
-   a woken thread never waits for its waker (on one CPU it would run first);
-   by then the thread may have returned and even ended: a futex wake of an
-   address nobody waits on does nothing, and every futex waiter re-checks
-   its condition, so a stray wake is harmless. */
 /*
  * Park buckets: a waiter of a notification event or timer, the objects that
  * wake all their waiters at once, sleeps on a futex word shared with the
@@ -107,6 +101,12 @@ void KiWakeThread(PKTHREAD Thread)
     KiWakeParked(&Thread->WaitStatus, atomic_load(&Thread->Parked));
 }
 
+/* The end of a signaller's part in deciding a wait: read whether the thread
+   sleeps, let it return (WakeRef), then wake it. The wake comes last so that
+   a woken thread never waits for its waker (on one CPU it would run first);
+   by then the thread may have returned and even ended: a futex wake of an
+   address nobody waits on does nothing, and every futex waiter re-checks
+   its condition, so a stray wake is harmless. */
 static inline void KiWakeAndRelease(PKTHREAD t)
 {
     _Atomic LONG *word = &t->WaitStatus;
