@@ -107,12 +107,16 @@ void KiWakeThread(PKTHREAD Thread)
    by then the thread may have returned and even ended: a futex wake of an
    address nobody waits on does nothing, and every futex waiter re-checks
    its condition, so a stray wake is harmless. */
-static inline void KiWakeAndRelease(PKTHREAD t)
+static inline void KiReleaseParked(PKTHREAD t, LONG Parked)
 {
     _Atomic LONG *word = &t->WaitStatus;
-    LONG parked = atomic_load(&t->Parked);
     atomic_fetch_sub_explicit(&t->WakeRef, 1, memory_order_release);
-    KiWakeParked(word, parked);
+    KiWakeParked(word, Parked);
+}
+
+static inline void KiWakeAndRelease(PKTHREAD t)
+{
+    KiReleaseParked(t, atomic_load(&t->Parked));
 }
 
 /* Calls into the C library from the dispatcher's hot paths go through
@@ -174,7 +178,7 @@ static KM_SLOWPATH void KiFlushDeferredWakes(void)
         PKTHREAD t = CONTAINING_RECORD(e, KWAIT_BLOCK, WaitListEntry)->Thread;
         LONG parked = atomic_load(&t->Parked);
         if (parked < KI_PARKED_BUCKET) {
-            KiWakeAndRelease(t); /* the block may be reused from here on */
+            KiReleaseParked(t, parked); /* the block may be reused from here on */
         } else {
             LONG bucket = parked - KI_PARKED_BUCKET;
             atomic_fetch_sub_explicit(&t->WakeRef, 1, memory_order_release);
