@@ -4,12 +4,14 @@
  *
  * The kmhost side runs real drivers, `kmhost run bench_<name>.sys`, which
  * time themselves with KeQueryPerformanceCounter and print "BENCH" lines
- * (bench/kbench.h); the native side is bench/native.c in this process, or
- * this program re-executed as `kmbench --probe NAME` for the process-level
- * figures (start-up, memory). The work is done in rounds; each round
- * measures every figure once on each side, native first in even rounds and
- * kmhost first in odd ones, so that a change in the machine's load hits
- * both sides alike. A figure is the median over the rounds.
+ * (bench/kbench.h); the native side is bench/native.c, run as this program
+ * re-executed, `kmbench --probe NAME`: for each driver, its figures in the
+ * same order in a fresh process, and the process-level figures (start-up,
+ * memory). The work is done in rounds; in each round every driver runs on
+ * both sides back to back, native first in even rounds and kmhost first in
+ * odd ones, so that the state of the machine (its load, and on a virtual
+ * machine how deeply its idle CPUs sleep) meets both sides alike. A figure
+ * is the median over the rounds.
  *
  * The bench drivers are signed with the test certificate: kmbench runs
  * kmhost with a temporary KMHOST_HOME in which `kmhost bcdedit -set
@@ -64,6 +66,8 @@ static figure figs[] = {
      "the same ratio for the atomics", 0, 1.2, {0}, {0}, 0, 0},
     {"lifecycle", NULL, "thread create..join (thread)", "ns",
      "pthread_create + pthread_join", 1.3, 0, {0}, {0}, 0, 0},
+    {"lifecycle1", "lifecycle", "thread create..join, 1 CPU", "ns",
+     "the same, on the CPU kmhost ran on", 1.3, 0, {0}, {0}, 0, 0},
     {"irql_get", NULL, "KeGetCurrentIrql inline (cr8)", "ns",
      "a plain load of a volatile byte", 5.0, 0, {0}, {0}, 0, 0},
     {"irql_raise", NULL, "KeRaiseIrql+KeLowerIrql inline", "ns",
@@ -189,75 +193,65 @@ typedef struct paths {
 
 static int pinned_cpu;
 
-static void kmhost_driver(const paths *P, const char *Name, const char *const *Keys, int Cpu)
+/* One driver's figures on one side: `kmhost run bench_<Name>.sys`, or the
+   native equivalents in a process of their own, `kmbench --probe <Name>`
+   (native.c), with the same CPU restriction. */
+static void driver_side(const paths *P, enum side Side, const char *Name, const char *const *Keys,
+                        int Cpu)
 {
     char sys[PATH_MAX + 32];
     snprintf(sys, sizeof(sys), "%s/bench_%s.sys", P->dir, Name);
     /* The kernel paths are measured as Windows runs them without Driver
        Verifier: the verifier's bookkeeping is a debugging cost, shown by the
        sample's figure, which runs with the default checks. */
-    const char *argv[] = {P->kmhost, "run", "--verifier=none", sys, NULL};
-    run r = {.side = KMHOST, .keys = Keys};
-    run_child(&r, argv, Cpu);
+    const char *km[] = {P->kmhost, "run", "--verifier=none", sys, NULL};
+    const char *native[] = {P->self, "--probe", Name, NULL};
+    run r = {.side = Side, .keys = Keys};
+    run_child(&r, Side == KMHOST ? km : native, Cpu);
     if (strcmp(Name, "memory") == 0)
         add_memory(&r);
 }
 
-static void kmhost_round(const paths *P)
+/* A round: every driver's figures on both sides, back to back, the order of
+   the sides alternating between rounds, so that both meet the machine in
+   the same state. */
+static void round_of(const paths *P, int Round, int NativeOnly)
 {
-    static const char *const pp2[] = {"pingpong2", "lifecycle", NULL};
-    static const char *const pp1[] = {"pingpong1", NULL};
-    static const char *const waits[] = {"waitany3",  "waitany64", "mutex",
-                                        "semaphore", "wake1000",  NULL};
-    static const char *const locks[] = {"irql_get", "irql_raise", "systime", "spin1",
-                                        "spin2",    "obref1",     "obref2",  NULL};
-    kmhost_driver(P, "pingpong", pp2, -1);
-    kmhost_driver(P, "pingpong", pp1, pinned_cpu);
-    kmhost_driver(P, "waits", waits, -1);
-    kmhost_driver(P, "locks", locks, -1);
-    kmhost_driver(P, "entry", NULL, -1);
-    kmhost_driver(P, "memory", NULL, -1);
-
-    const char *argv[] = {P->kmhost, "run", "--for", "0", P->sample, NULL};
-    run r = {.side = KMHOST};
-    add("sample", KMHOST, run_child(&r, argv, -1));
-}
-
-static void native_figure(const char *Key, double Value)
-{
-    if (Value < 0) {
-        char why[128];
-        snprintf(why, sizeof(why), "native %s failed", Key);
-        note_error(why);
+    static const struct {
+        const char *name;
+        const char *const keys[8];
+        int pinned; /* run on one CPU (taskset -c) */
+    } drivers[] = {
+        {"pingpong", {"pingpong2", "lifecycle", NULL}, 0},
+        {"pingpong", {"pingpong1", "lifecycle1", NULL}, 1},
+        {"waits", {"waitany3", "waitany64", "mutex", "semaphore", "wake1000", NULL}, 0},
+        {"locks",
+         {"irql_get", "irql_raise", "systime", "spin1", "spin2", "obref1", "obref2", NULL},
+         0},
+    };
+    for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+        int cpu = drivers[i].pinned ? pinned_cpu : -1;
+        for (int k = 0; k < 2; k++) {
+            enum side side = (k == 0) == (Round % 2 == 0) ? NATIVE : KMHOST;
+            if (side == NATIVE || !NativeOnly)
+                driver_side(P, side, drivers[i].name, drivers[i].keys, cpu);
+        }
     }
-    add(Key, NATIVE, Value);
-}
-
-static void native_round(const paths *P)
-{
-    native_figure("pingpong2", kb_native_pingpong(-1));
-    native_figure("pingpong1", kb_native_pingpong(pinned_cpu));
-    native_figure("waitany3", kb_native_waitany(3));
-    native_figure("waitany64", kb_native_waitany(64));
-    native_figure("mutex", kb_native_mutex());
-    native_figure("semaphore", kb_native_semaphore());
-    native_figure("wake1000", kb_native_wake1000());
-    native_figure("irql_get", kb_native_load());
-    native_figure("irql_raise", kb_native_loadstore());
-    native_figure("systime", kb_native_load64());
-    native_figure("spin1", kb_native_spin1());
-    native_figure("spin2", kb_native_spin2());
-    native_figure("obref1", kb_native_ref1());
-    native_figure("obref2", kb_native_ref2());
-    native_figure("lifecycle", kb_native_lifecycle());
 
     const char *entry[] = {P->self, "--probe", "entry", NULL};
-    run r = {.side = NATIVE};
-    add("sample", NATIVE, run_child(&r, entry, -1));
+    run e = {.side = NATIVE};
+    add("sample", NATIVE, run_child(&e, entry, -1));
     const char *memory[] = {P->self, "--probe", "memory", NULL};
     run m = {.side = NATIVE};
     if (run_child(&m, memory, -1) >= 0)
         add_memory(&m);
+    if (NativeOnly)
+        return;
+    driver_side(P, KMHOST, "entry", NULL, -1);
+    driver_side(P, KMHOST, "memory", NULL, -1);
+    const char *argv[] = {P->kmhost, "run", "--for", "0", P->sample, NULL};
+    run r = {.side = KMHOST};
+    add("sample", KMHOST, run_child(&r, argv, -1));
 }
 
 /* The scaling row: per-thread time with 2 threads over 1 thread, per side. */
@@ -425,12 +419,7 @@ int main(int argc, char **argv)
     printf("kmbench: %d rounds on %s; load average %s\n", rounds, mach, load0);
     for (int round = 0; round < rounds; round++) {
         printf("kmbench: round %d/%d\n", round + 1, rounds);
-        if (round % 2 == 0 || native_only)
-            native_round(&p);
-        if (!native_only)
-            kmhost_round(&p);
-        if (round % 2 == 1 && !native_only)
-            native_round(&p);
+        round_of(&p, round, native_only);
     }
     derive_scaling();
     load_average(load1, sizeof(load1));

@@ -641,6 +641,72 @@ static int probe_memory(void)
     return started == WAITERS ? 0 : 1;
 }
 
+/* ---- a driver's figures, natively, in a process of their own ----
+   The same figures in the same order as bench_<name>.sys measures them, so
+   that both sides start from a fresh process and meet the machine in the
+   same state (on a virtual machine an idle virtual CPU can take tens of
+   microseconds to wake, and how idle the CPUs are depends on what ran just
+   before). Printed as the driver prints them: "BENCH <name>_ns=<value>". */
+
+static double pingpong_here(void)
+{
+    /* Not pinned when the process may use every CPU; pinned to its CPU when
+       kmbench restricted it to one (the one-CPU figure). */
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) == 1)
+        return kb_native_pingpong(kb_first_cpu());
+    return kb_native_pingpong(-1);
+}
+static double waitany3(void)
+{
+    return kb_native_waitany(3);
+}
+static double waitany64(void)
+{
+    return kb_native_waitany(64);
+}
+
+typedef struct group_spec {
+    const char *name; /* the driver's: bench_<name>.sys */
+    struct {
+        const char *key; /* as the driver prints it */
+        double (*measure)(void);
+    } figs[8];
+} group_spec;
+
+static const group_spec groups[] = {
+    {"pingpong", {{"pingpong", pingpong_here}, {"lifecycle", kb_native_lifecycle}}},
+    {"waits",
+     {{"waitany3", waitany3},
+      {"waitany64", waitany64},
+      {"mutex", kb_native_mutex},
+      {"semaphore", kb_native_semaphore},
+      {"wake1000", kb_native_wake1000}}},
+    {"locks",
+     {{"irql_get", kb_native_load},
+      {"irql_raise", kb_native_loadstore},
+      {"systime", kb_native_load64},
+      {"spin1", kb_native_spin1},
+      {"spin2", kb_native_spin2},
+      {"obref1", kb_native_ref1},
+      {"obref2", kb_native_ref2}}},
+};
+
+static int probe_group(const group_spec *G)
+{
+    int failed = 0;
+    for (int i = 0; i < 8 && G->figs[i].key; i++) {
+        double ns = G->figs[i].measure();
+        if (ns < 0) {
+            printf("BENCH error: native %s failed\n", G->figs[i].key);
+            failed = 1;
+            continue;
+        }
+        printf("BENCH %s_ns=%.2f\n", G->figs[i].key, ns);
+    }
+    return failed;
+}
+
 int kb_probe(const char *Name)
 {
     struct timespec ts;
@@ -661,6 +727,9 @@ int kb_probe(const char *Name)
     }
     if (strcmp(Name, "memory") == 0)
         return probe_memory();
-    fprintf(stderr, "kmbench: unknown probe '%s' (entry, memory)\n", Name);
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+        if (strcmp(Name, groups[i].name) == 0)
+            return probe_group(&groups[i]);
+    fprintf(stderr, "kmbench: unknown probe '%s' (entry, memory, pingpong, waits, locks)\n", Name);
     return 2;
 }

@@ -28,6 +28,23 @@ KPCR *HalpCurrentPcr(void);
 void HalInitThreadSignalStack(void);
 void HalFreeThreadSignalStack(void);
 
+/* The host thread of a system thread runs on a thread block (hal/stacks.c):
+   its KPCR, alternate signal stack and 1 MiB stack in one mapping, reused
+   once the host thread that used it has ended. HalAllocateThreadBlock
+   returns one with a zeroed KPCR (HalThreadBlockPcr), or NULL when memory
+   is short. HalStartThreadBlock starts a joinable host thread running
+   Start(Arg) on it and returns 0, or an errno value and frees the block. The
+   new thread calls HalEnterThreadBlock first (alternate stack, stack bounds,
+   GS base = its KPCR) and HalRetireThreadBlock last, after which it runs no
+   kmhost code. HalFreeThreadBlock frees a block no thread was started on. */
+typedef struct _HAL_THREAD_BLOCK HAL_THREAD_BLOCK;
+HAL_THREAD_BLOCK *HalAllocateThreadBlock(void);
+void HalFreeThreadBlock(HAL_THREAD_BLOCK *Block);
+KPCR *HalThreadBlockPcr(HAL_THREAD_BLOCK *Block);
+int HalStartThreadBlock(HAL_THREAD_BLOCK *Block, void *(*Start)(void *), void *Arg);
+void HalEnterThreadBlock(HAL_THREAD_BLOCK *Block);
+void HalRetireThreadBlock(HAL_THREAD_BLOCK *Block);
+
 /* Called after every lowering of the current thread's IRQL (emulated
    `mov cr8, reg` and KfLowerIrql), with the old and the new level. The default
    is an empty weak definition; the dispatcher overrides it to deliver pending

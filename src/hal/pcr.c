@@ -2,7 +2,8 @@
  * The per-thread KPCR is the thread's GS base, as on a Windows processor.
  *
  * Invariant: a host thread's GS base is either 0 (no KPCR: the thread never
- * runs driver code) or the KPCR that ps allocated for it. glibc addresses TLS
+ * runs driver code) or the KPCR that ps gave it (for a system thread, the
+ * first page of its thread block, hal/stacks.c). glibc addresses TLS
  * through FS, so GS is ours; the kernel keeps GS base per thread across
  * context switches and signals, and pthread_create copies it to the child,
  * which must therefore set its own before it runs driver code.
@@ -31,9 +32,15 @@ static int HalpHaveFsgsbase(void)
     return have;
 }
 
+/* With FSGSBASE enabled (Linux 5.9 and later on CPUs that have it) the base
+   is written without a system call; the kernel saves and restores it across
+   context switches either way. */
 void HalSetCurrentPcr(KPCR *Pcr)
 {
-    syscall(SYS_arch_prctl, ARCH_SET_GS, (unsigned long)Pcr);
+    if (HalpHaveFsgsbase())
+        __asm__ volatile("wrgsbase %0" : : "r"((unsigned long)Pcr) : "memory");
+    else
+        syscall(SYS_arch_prctl, ARCH_SET_GS, (unsigned long)Pcr);
 }
 
 KPCR *HalpCurrentPcr(void)

@@ -66,8 +66,8 @@ void HalpInitSharedData(ULONG ProcessorCount);
 /* Prepares the decoder; HalInitSystem calls it before any trap. */
 void HalpInitDecoder(void);
 
-/* The current thread's stack as pthread reported it at
-   HalInitThreadSignalStack; FALSE when unknown. */
+/* The current thread's stack: its thread block's, or as pthread reported it
+   at HalInitThreadSignalStack; FALSE when unknown. */
 BOOLEAN HalpThreadStackBounds(uintptr_t *Low, uintptr_t *High);
 
 #endif

@@ -26,6 +26,7 @@ typedef struct _ETHREAD {
     BOOLEAN HasExitPoint;
     jmp_buf ExitPoint; /* PsTerminateSystemThread returns here, see thread.c */
     LIST_ENTRY ThreadListEntry;
+    struct _HAL_THREAD_BLOCK *HostBlock; /* its stack and KPCR; NULL for the initial thread */
 } ETHREAD, *PETHREAD;
 
 extern PEPROCESS PsInitialSystemProcess;

@@ -1,8 +1,8 @@
 /*
  * System threads.
  *
- * Each system thread is a detached pthread with its own KPCR as GS base and
- * its own alternate signal stack; it runs the driver's start routine at
+ * Each system thread is a host thread on its own thread block (its KPCR as GS
+ * base, its alternate signal stack and stack: hal/stacks.c); it runs the driver's start routine at
  * PASSIVE_LEVEL in the System process.
  *
  * Invariants:
@@ -37,8 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KM_THREAD_STACK_SIZE (1u << 20)
-
 static OBJECT_TYPE PspThreadType = {
     .Name = "Thread",
     .GenericMapping = {STANDARD_RIGHTS_READ | THREAD_GET_CONTEXT | THREAD_QUERY_INFORMATION,
@@ -58,34 +56,26 @@ static _Atomic ULONG PspNextProcessor;
 
 void PspInitSystemProcess(void);
 
-static KPCR *PspAllocatePcr(PKTHREAD Thread)
+static void PspInitializePcr(KPCR *Pcr, PKTHREAD Thread)
 {
-    KPCR *pcr = aligned_alloc(4096, sizeof(KPCR));
-    if (!pcr)
-        return NULL;
-    memset(pcr, 0, sizeof(KPCR));
-    pcr->Self = pcr;
-    pcr->CurrentPrcb = &pcr->MxCsr;
-    pcr->Irql = PASSIVE_LEVEL;
-    pcr->CurrentThread = (struct _KTHREAD *)Thread;
+    Pcr->Self = Pcr;
+    Pcr->CurrentPrcb = &Pcr->MxCsr;
+    Pcr->Irql = PASSIVE_LEVEL;
+    Pcr->CurrentThread = (struct _KTHREAD *)Thread;
     /* A host thread is not pinned to a CPU; it gets a stable processor number
        below KeNumberProcessors, spread round-robin. */
-    pcr->Number = (USHORT)(atomic_fetch_add(&PspNextProcessor, 1) % HalpProcessorCount());
-    pcr->LegacyNumber = (UCHAR)pcr->Number;
-    return pcr;
+    Pcr->Number = (USHORT)(atomic_fetch_add(&PspNextProcessor, 1) % HalpProcessorCount());
+    Pcr->LegacyNumber = (UCHAR)Pcr->Number;
 }
 
-static PETHREAD PspAllocateThread(void *Creator)
+/* Pcr: zeroed, the thread's for its lifetime. */
+static PETHREAD PspAllocateThread(void *Creator, KPCR *Pcr)
 {
     PETHREAD t = ObpCreateObject(PsThreadType, sizeof(ETHREAD), Creator);
     if (!t)
         return NULL;
-    KPCR *pcr = PspAllocatePcr(&t->Tcb);
-    if (!pcr) {
-        ObfDereferenceObject(t);
-        return NULL;
-    }
-    KiInitializeThread(&t->Tcb, &PsInitialSystemProcess->Pcb, pcr);
+    PspInitializePcr(Pcr, &t->Tcb);
+    KiInitializeThread(&t->Tcb, &PsInitialSystemProcess->Pcb, Pcr);
     t->SystemThread = TRUE;
     t->Creator = Creator;
     t->ExitStatus = STATUS_PENDING;
@@ -110,10 +100,9 @@ static void PspUnlinkThread(PETHREAD t)
 static void *PspSystemThreadStartup(void *Arg)
 {
     PETHREAD volatile t = Arg;
-    KPCR *pcr = t->Tcb.Pcr;
+    HAL_THREAD_BLOCK *block = t->HostBlock;
 
-    HalInitThreadSignalStack();
-    HalSetCurrentPcr(pcr);
+    HalEnterThreadBlock(block);
     t->HasExitPoint = TRUE;
     if (setjmp(t->ExitPoint) == 0) {
         t->StartRoutine(t->StartContext);
@@ -126,10 +115,8 @@ static void *PspSystemThreadStartup(void *Arg)
     KiAbandonMutants(&t->Tcb); /* mutants it still owns are abandoned (ke/mutex.c) */
     KiSignalThreadTerminated(&t->Tcb);
     t->Tcb.Pcr = NULL;
-    ObfDereferenceObject(t); /* the thread's own reference: t may be gone now */
-    HalSetCurrentPcr(NULL);
-    HalFreeThreadSignalStack();
-    free(pcr);
+    ObfDereferenceObject(t);     /* the thread's own reference: t may be gone now */
+    HalRetireThreadBlock(block); /* its KPCR and stacks, reused after this host thread ended */
     return NULL;
 }
 
@@ -140,24 +127,22 @@ static KM_FAULT_INJECTION PspThreadFail = KM_FAULT_INJECTION_INIT("THREAD");
 NTSTATUS PspCreateSystemThread(PKSTART_ROUTINE StartRoutine, PVOID StartContext, void *Creator,
                                PETHREAD *Thread)
 {
-    pthread_attr_t attr;
-    pthread_t tid;
     if (km_inject_failure(&PspThreadFail))
         return STATUS_INSUFFICIENT_RESOURCES;
-    PETHREAD t = PspAllocateThread(Creator);
-    if (!t)
+    HAL_THREAD_BLOCK *block = HalAllocateThreadBlock();
+    if (!block)
         return STATUS_INSUFFICIENT_RESOURCES;
+    PETHREAD t = PspAllocateThread(Creator, HalThreadBlockPcr(block));
+    if (!t) {
+        HalFreeThreadBlock(block);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
+    t->HostBlock = block;
     t->StartRoutine = StartRoutine;
     t->StartContext = StartContext;
-    ObfReferenceObject(t); /* the caller's */
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, KM_THREAD_STACK_SIZE);
-    int err = pthread_create(&tid, &attr, PspSystemThreadStartup, t);
-    pthread_attr_destroy(&attr);
-    if (err) {
+    ObfReferenceObject(t);                                            /* the caller's */
+    if (HalStartThreadBlock(block, PspSystemThreadStartup, t) != 0) { /* frees the block */
         PspUnlinkThread(t);
-        free(t->Tcb.Pcr);
         t->Tcb.Pcr = NULL;
         ObfDereferenceObject(t);
         ObfDereferenceObject(t);
@@ -356,8 +341,7 @@ void PsDescribeThread(struct _KTHREAD *Thread, char *Buf, size_t Len)
         LdrDescribeAddress((const void *)t->StartRoutine, start, sizeof(start));
     snprintf(Buf, Len, "thread %p (cid %llx.%llx%s%s)", (void *)t,
              (unsigned long long)(ULONG_PTR)t->Cid.UniqueProcess,
-             (unsigned long long)(ULONG_PTR)t->Cid.UniqueThread, start[0] ? ", start " : "",
-             start);
+             (unsigned long long)(ULONG_PTR)t->Cid.UniqueThread, start[0] ? ", start " : "", start);
 }
 
 void PsInitSystem(void)
@@ -369,7 +353,8 @@ void PsInitSystem(void)
     HalInitSystem();
     PspInitSystemProcess();
     /* The calling host thread becomes the System process's initial thread. */
-    PETHREAD t = PspAllocateThread(NULL);
+    KPCR *pcr = aligned_alloc(4096, sizeof(KPCR));
+    PETHREAD t = pcr ? PspAllocateThread(NULL, memset(pcr, 0, sizeof(KPCR))) : NULL;
     if (!t)
         KeBugCheckEx(0x7D /* INSTALL_MORE_MEMORY */, 0, 0, 0, 0);
     HalSetCurrentPcr(t->Tcb.Pcr);
