@@ -16,9 +16,9 @@
  *       and DriverEntry both run in system threads on Windows.
  * - Otherwise it is a kmhost bug: a report that says so, a backtrace, abort().
  */
-#include "vf/vf.h"
 #include "hal/context.h"
 #include "hal/trap.h"
+#include "vf/vf.h"
 
 #include <execinfo.h>
 #include <stdio.h>
