@@ -72,6 +72,7 @@ typedef struct LDR_SYMBOL {
     uint32_t Rva;
     uint32_t End;        /* end of the symbol's section: no match past it */
     uint32_t NameOffset; /* into LDR_SYMBOLS.Names */
+    uint32_t Typed;      /* 1: an export or a function; 0: an untyped code label */
 } LDR_SYMBOL;
 typedef struct LDR_SYMBOLS {
     LDR_SYMBOL *Symbols;

@@ -34,7 +34,7 @@ static const LDR_SECTION *LdrpCodeSection(const LDR_PE_INFO *Info, uint64_t Rva)
 }
 
 static void LdrpAddSymbol(LDRP_SYMBUILD *b, const LDR_PE_INFO *Info, uint64_t Rva, const char *Name,
-                          size_t NameLength)
+                          size_t NameLength, uint32_t Typed)
 {
     const LDR_SECTION *s = LdrpCodeSection(Info, Rva);
     if (!s || !NameLength || b->Failed)
@@ -66,8 +66,8 @@ static void LdrpAddSymbol(LDRP_SYMBUILD *b, const LDR_PE_INFO *Info, uint64_t Rv
     }
     memcpy(o->Names + b->NamesLength, Name, NameLength);
     o->Names[b->NamesLength + NameLength] = 0;
-    o->Symbols[o->Count++] =
-        (LDR_SYMBOL){(uint32_t)Rva, s->VirtualAddress + s->VirtualSize, (uint32_t)b->NamesLength};
+    o->Symbols[o->Count++] = (LDR_SYMBOL){(uint32_t)Rva, s->VirtualAddress + s->VirtualSize,
+                                          (uint32_t)b->NamesLength, Typed};
     b->NamesLength += NameLength + 1;
 }
 
@@ -103,7 +103,7 @@ static void LdrpAddExports(LDRP_SYMBUILD *b, const uint8_t *Base, const LDR_PE_I
         const char *name = (const char *)Base + nameRva;
         const char *nul = memchr(name, 0, size - nameRva);
         if (nul)
-            LdrpAddSymbol(b, Info, fn, name, (size_t)(nul - name));
+            LdrpAddSymbol(b, Info, fn, name, (size_t)(nul - name), 1);
     }
 }
 
@@ -122,8 +122,12 @@ static void LdrpAddCoffSymbols(LDRP_SYMBUILD *b, const uint8_t *File, const LDR_
         memcpy(&type, sym + 14, 2);
         uint32_t value = LdrpLoad32(sym + 8);
         uint64_t skip = aux;
-        if (((type >> 4) & 3) == IMAGE_SYM_DTYPE_FUNCTION &&
-            (storage == IMAGE_SYM_CLASS_EXTERNAL || storage == IMAGE_SYM_CLASS_STATIC) &&
+        /* Functions, and untyped external labels in code: assembly
+           routines linked from libgcc or the CRT (___chkstk_ms, which a
+           stack overflow usually hits) have no function type. */
+        uint32_t typed = ((type >> 4) & 3) == IMAGE_SYM_DTYPE_FUNCTION;
+        if ((typed ? storage == IMAGE_SYM_CLASS_EXTERNAL || storage == IMAGE_SYM_CLASS_STATIC
+                   : storage == IMAGE_SYM_CLASS_EXTERNAL && type == 0) &&
             section >= 1 && (uint32_t)section <= Info->NumberOfSections) {
             const LDR_SECTION *s = &Info->Sections[section - 1];
             const char *name;
@@ -143,17 +147,22 @@ static void LdrpAddCoffSymbols(LDRP_SYMBUILD *b, const uint8_t *File, const LDR_
                     ;
             }
             if (value < s->VirtualSize)
-                LdrpAddSymbol(b, Info, (uint64_t)s->VirtualAddress + value, name, len);
+                LdrpAddSymbol(b, Info, (uint64_t)s->VirtualAddress + value, name, len, typed);
         }
     next:
         i += skip;
     }
 }
 
+/* By address; at one address a typed symbol sorts last, so that the lookup
+   (the last symbol at or below an address) names the function rather than
+   a label such as ___crt_xc_start__ that the linker put at the same place. */
 static int LdrpSymbolCmp(const void *a, const void *b)
 {
-    uint32_t x = ((const LDR_SYMBOL *)a)->Rva, y = ((const LDR_SYMBOL *)b)->Rva;
-    return x < y ? -1 : x > y;
+    const LDR_SYMBOL *x = a, *y = b;
+    if (x->Rva != y->Rva)
+        return x->Rva < y->Rva ? -1 : 1;
+    return (int)x->Typed - (int)y->Typed;
 }
 
 NTSTATUS LdrpBuildSymbols(const uint8_t *File, size_t FileSize, const uint8_t *Base,

@@ -4,15 +4,19 @@
 // on the exhausted stack). The system thread's stack lives in a block
 // kmhost maps and reuses (hal/stacks.c); this checks that its guard page and
 // bounds are right: an overflow, not a random fault. Two threads run the
-// same routine one after another, so the second reuses the first's block
-// when the first ended normally.
+// same routine one after another: the second may run on the first's block,
+// reused once the first ended. A frame over a page makes the compiler
+// probe the stack through ___chkstk_ms (libgcc, an untyped assembly
+// symbol): the report names it.
 // EXPECT-EXIT: 3
 // EXPECT-OUTPUT: ^\*\*\* STOP: 0x0000007F \(0x0000000000000008,0x0000000000000000,0x0000000000000000,0x0000000000000000\) UNEXPECTED_KERNEL_MODE_TRAP$
+// EXPECT-OUTPUT: faulting instruction: bug_thread_stack_overflow\.sys\+0x[0-9a-f]+ \(___chkstk_ms\+0x[0-9a-f]+\)
+// EXPECT-OUTPUT: bug_thread_stack_overflow\.sys\+0x[0-9a-f]+ \(Deeper
 #include <ntddk.h>
 
 static ULONG NTAPI Deeper(ULONG Depth, ULONG Limit)
 {
-    volatile UCHAR frame[2048];
+    volatile UCHAR frame[6000];
     frame[0] = (UCHAR)Depth;
     frame[sizeof(frame) - 1] = (UCHAR)(Depth >> 8);
     if (Depth == Limit)
@@ -49,7 +53,7 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
 
     UNREFERENCED_PARAMETER(DriverObject);
     UNREFERENCED_PARAMETER(RegistryPath);
-    status = RunThread(4); /* 8 KiB deep: fits any kernel stack */
+    status = RunThread(1); /* 12 KiB deep: fits a Windows kernel stack */
     if (!NT_SUCCESS(status))
         return status;
     DbgPrint("thread_stack_overflow: a shallow recursion returned; now one without end\n");
