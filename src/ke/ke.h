@@ -31,11 +31,17 @@ struct _KPROCESS;
 
 typedef struct _KTHREAD {
     DISPATCHER_HEADER Header; /* ThreadObject; SignalState 1 once terminated */
-    KWAIT_BLOCK WaitBlock[THREAD_WAIT_OBJECTS];
+    /* What a signaller that decides this thread's wait touches, together:
+       the wait's outcome, its first wait block, the owned-mutant list and
+       the APC-disable count a mutex acquisition changes. */
     _Atomic LONG WaitStatus; /* futex word: the outcome of the current wait */
     _Atomic LONG Parked;     /* where the thread sleeps in futex_wait: KI_PARKED_* (wait.c) */
     _Atomic LONG WakeRef;    /* signallers still touching this thread (wait.c) */
-    USHORT SpinBudget;       /* adaptive spin before parking (wait.c) */
+    SHORT KernelApcDisable;
+    SHORT SpecialApcDisable;
+    LIST_ENTRY MutantListHead; /* mutants this thread owns */
+    KWAIT_BLOCK WaitBlock[THREAD_WAIT_OBJECTS];
+    USHORT SpinBudget; /* adaptive spin before parking (wait.c) */
     USHORT SpinProbe;
     KPCR *Pcr;
     struct _KPROCESS *Process;
@@ -46,9 +52,6 @@ typedef struct _KTHREAD {
     KPROCESSOR_MODE PreviousMode;
     BOOLEAN Alertable;
     _Atomic BOOLEAN Alerted[2]; /* per processor mode */
-    SHORT KernelApcDisable;
-    SHORT SpecialApcDisable;
-    LIST_ENTRY MutantListHead; /* mutants this thread owns */
     /* APCs (apc.c). ApcLock guards the two lists, ApcQueueable and the
        Inserted flag of every KAPC queued to the thread. */
     volatile ULONG_PTR ApcLock;

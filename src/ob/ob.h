@@ -11,6 +11,7 @@
 #include "km.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 
 typedef struct _OBJECT_TYPE {
     const char *Name; /* "Thread", "Process", "Event", ... */
@@ -36,6 +37,15 @@ typedef struct _OBJECT_HEADER {
     /* the body follows, 16-byte aligned, as OBJECT_HEADER.Body at 0x30 */
 } OBJECT_HEADER;
 _Static_assert(sizeof(OBJECT_HEADER) == 0x30, "OBJECT_HEADER");
+
+/* An object's memory: OBP_BODY_PAD bytes, its header, its body (64-byte
+   aligned). Frees the memory of the object whose header is Header. */
+#define OBP_BODY_PAD (64 - sizeof(OBJECT_HEADER) % 64)
+static inline void ObpFreeObjectMemory(void *Header)
+{
+    if (Header)
+        free((char *)Header - OBP_BODY_PAD);
+}
 
 static inline OBJECT_HEADER *ObpHeader(PVOID Body)
 {

@@ -17,9 +17,14 @@
 
 PVOID ObpCreateObject(POBJECT_TYPE Type, size_t BodySize, void *Creator)
 {
-    OBJECT_HEADER *h = aligned_alloc(16, (sizeof(OBJECT_HEADER) + BodySize + 15) & ~(size_t)15);
-    if (!h)
+    /* The body starts a cache line (the header ends one): a KTHREAD's hot
+       wait fields then share one line, and no body shares its first line
+       with another object's. */
+    char *block =
+        aligned_alloc(64, (OBP_BODY_PAD + sizeof(OBJECT_HEADER) + BodySize + 63) & ~(size_t)63);
+    if (!block)
         return NULL;
+    OBJECT_HEADER *h = (OBJECT_HEADER *)(block + OBP_BODY_PAD);
     memset(h, 0, sizeof(OBJECT_HEADER) + BodySize);
     atomic_init(&h->PointerCount, 1);
     atomic_init(&h->HandleCount, 0);
@@ -38,7 +43,7 @@ static KM_SLOWPATH void ObpDeleteObject(OBJECT_HEADER *h)
     atomic_fetch_sub(&type->TotalNumberOfObjects, 1);
     h->Magic = 0;
     if (!VfpQuarantineObject(h, 0)) /* verifier: keeps it when checking objects */
-        free(h);
+        ObpFreeObjectMemory(h);
 }
 
 static KM_NORETURN KM_SLOWPATH void ObpBadReference(OBJECT_HEADER *h, LONG_PTR count)

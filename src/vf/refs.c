@@ -118,7 +118,7 @@ bool VfpQuarantineObject(void *Header, size_t Size)
     }
     pthread_mutex_unlock(&VfpRefsLock);
     free(r);
-    free(evicted);
+    ObpFreeObjectMemory(evicted);
     return keep;
 }
 
