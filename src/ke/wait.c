@@ -21,12 +21,16 @@
  *  - WaitAll waits are not satisfied by signallers: a signaller only moves
  *    the waiter to KI_WAIT_RETRY, and the waiter re-tests all its objects
  *    under all their locks, so it takes all of them or none, atomically.
- *  - A signaller that decides a wait holds a WakeRef on the waiting thread
- *    from before it publishes the outcome until it holds no object lock any
- *    more (KiFlushDeferredWakes); the waiter returns only once WakeRef is
- *    back to zero. The futex wake that follows touches only the address
- *    (see KiWakeAndRelease). A WaitAll nudge (KI_WAIT_RETRY) is settled at
- *    once: that waiter takes every object lock again anyway. Before a wait
+ *  - A signaller that decides a wait (KI_WAIT_CLAIMED, under the object's
+ *    lock) publishes the outcome only once it holds no object lock any more
+ *    (KiFlushDeferredWakes), and after that touches neither the waiter's
+ *    thread nor its block: the futex wake that follows uses only the
+ *    address. So a waiter that sees the outcome may return at once; one that
+ *    sees KI_WAIT_CLAIMED spins (it never sleeps then). A signaller nested
+ *    in a signal handler inside another dispatcher update publishes at once
+ *    and holds a WakeRef on the thread until it is done with it, as does a
+ *    WaitAll nudge (KI_WAIT_RETRY; that waiter takes every object lock again
+ *    anyway); the waiter returns only once WakeRef is back to zero. Before a wait
  *    returns, the waiter also takes the lock of every object whose block is
  *    still linked, and unlinks it: any other signaller that could still
  *    touch the waiter's thread or blocks holds one of those locks. So after
@@ -156,8 +160,9 @@ KM_MSABI void KiLockObject(DISPATCHER_HEADER *Header)
  * with the object, and a thread woken while its waker still held the lock
  * would find the lock taken (on one CPU it runs first and can only yield
  * back). The satisfied wait blocks themselves form the list, through
- * WaitListEntry.Flink (they left the object's list): no allocation, no
- * limit; a block stays valid until its thread's WakeRef drops. Busy guards
+ * WaitListEntry.Flink (they left the object's list), each with its outcome
+ * in SpareLong: no allocation, no limit; a block stays valid until its
+ * outcome is published (its waiter spins on KI_WAIT_CLAIMED). Busy guards
  * the list against a signal handler on the same thread (a trapped `mov cr8`
  * may deliver an APC that sets an event): a signaller nested inside an
  * update settles its waiter at once, under its own lock.
@@ -171,17 +176,22 @@ static KM_SLOWPATH void KiFlushDeferredWakes(void)
     KiDeferredHead = NULL;
     atomic_signal_fence(memory_order_seq_cst);
     KiDeferredBusy = 0;
-    LONG buckets[4]; /* to wake once each, after every WakeRef dropped */
+    LONG buckets[4]; /* to wake once each, after every outcome was published */
     unsigned nbuckets = 0;
     while (e) {
         PLIST_ENTRY next = e->Flink;
-        PKTHREAD t = CONTAINING_RECORD(e, KWAIT_BLOCK, WaitListEntry)->Thread;
+        PKWAIT_BLOCK b = CONTAINING_RECORD(e, KWAIT_BLOCK, WaitListEntry);
+        PKTHREAD t = b->Thread;
+        _Atomic LONG *word = &t->WaitStatus;
+        LONG status = b->SpareLong;
         LONG parked = atomic_load(&t->Parked);
+        /* The waiter may return from here on: its thread and block are not
+           touched again, only the futex address. */
+        atomic_store_explicit(word, status, memory_order_release);
         if (parked < KI_PARKED_BUCKET) {
-            KiReleaseParked(t, parked); /* the block may be reused from here on */
+            KiWakeParked(word, parked);
         } else {
             LONG bucket = parked - KI_PARKED_BUCKET;
-            atomic_fetch_sub_explicit(&t->WakeRef, 1, memory_order_release);
             unsigned i = 0;
             while (i < nbuckets && buckets[i] != bucket)
                 i++;
@@ -273,11 +283,12 @@ KM_MSABI void KiWaitTest(DISPATCHER_HEADER *Header)
                 LONG status = STATUS_WAIT_0 + b->WaitKey + KiSatisfy(Header, t);
                 KiRemoveEntryList(e);
                 b->BlockState = KI_BLOCK_REMOVED;
-                atomic_fetch_add(&t->WakeRef, 1);
-                atomic_store(&t->WaitStatus, status);
                 if (KiDeferredBusy) {
+                    atomic_fetch_add(&t->WakeRef, 1);
+                    atomic_store(&t->WaitStatus, status);
                     KiWakeAndRelease(t);
                 } else {
+                    b->SpareLong = status; /* published by KiFlushDeferredWakes */
                     KiDeferredBusy = 1;
                     atomic_signal_fence(memory_order_seq_cst);
                     e->Flink = KiDeferredHead; /* settled when this thread unlocks */
@@ -499,13 +510,16 @@ static KM_MSABI bool KiSleep(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucke
 
 static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucket)
 {
-    unsigned budget = t->SpinBudget;
+    unsigned budget = t->SpinBudget, claimed = 0;
     if (budget == 0 && (++t->SpinProbe & 31) == 0)
         budget = 16;
     for (unsigned spins = 0;; spins++) {
-        LONG s = atomic_load(&t->WaitStatus);
-        if (s == KI_WAIT_CLAIMED) {
-            __builtin_ia32_pause();
+        LONG s = atomic_load_explicit(&t->WaitStatus, memory_order_acquire);
+        if (s == KI_WAIT_CLAIMED) { /* decided; the signaller publishes it once it unlocked */
+            if (++claimed < 256)
+                __builtin_ia32_pause();
+            else
+                KiYield(); /* the signaller was preempted: let it run */
             continue;
         }
         if (s != KI_WAIT_PENDING) {
