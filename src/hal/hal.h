@@ -85,9 +85,17 @@ typedef struct _PROCESSOR_NUMBER {
 } PROCESSOR_NUMBER, *PPROCESSOR_NUMBER;
 _Static_assert(sizeof(PROCESSOR_NUMBER) == 4, "PROCESSOR_NUMBER");
 #endif
-/* Processors the emulated machine reports (the host's online CPUs, at most
-   64: one group). Fixed by HalInitSystem. */
+/* Processors the emulated machine reports (the CPUs kmhost may run on when
+   it starts, at most 64: one group). Fixed by HalInitSystem. */
 ULONG HalpProcessorCount(void);
+/* Lets the calling host thread run only on the CPUs of the processors in
+   Mask (0, or every processor: on all of them again). FALSE when the host
+   refused; nothing changed then. Signal-safe (one system call). */
+BOOLEAN HalpBindThread(KAFFINITY Mask);
+/* TRUE when the calling host thread is bound to fewer CPUs than every
+   processor's (its children would inherit that); Set and Size then give the
+   set to start them with instead. */
+BOOLEAN HalpThreadIsBound(const void **Set, size_t *Size);
 
 /* ---- Exported routines implemented in src/hal and src/ke/irql.c ---- */
 

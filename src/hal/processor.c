@@ -1,19 +1,28 @@
 /*
- * The processors the emulated machine reports: the host's online CPUs, at
- * most 64 (one processor group, so group-aware routines see group 0 only).
- * Invariant: HalpCount and KeNumberProcessors are set once, by
+ * The processors the emulated machine reports: the CPUs kmhost may run on
+ * when it starts (its affinity, what `nproc` counts; under `taskset -c 0`
+ * the machine has one processor), at most 64 (one processor group, so
+ * group-aware routines see group 0 only). Processor i is the i-th of those
+ * host CPUs, and a thread bound to processors (KeSetSystemAffinityThreadEx)
+ * runs only on theirs.
+ * Invariant: HalpCount, HalpHostCpu and KeNumberProcessors are set once, by
  * HalInitSystem, before driver code runs, and never change. The current
  * processor is the Prcb.Number of the thread's KPCR, the same field the
- * inline KeGetCurrentProcessorNumber reads; ps assigns it.
+ * inline KeGetCurrentProcessorNumber reads; ps assigns it, and the affinity
+ * routines (ke/affinity.c) change it.
  */
 #include "hal/trap.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #define ALL_PROCESSOR_GROUPS 0xffff
 #define HALP_MAX_PROCESSORS 64
 
 static ULONG HalpCount = 1;
+static int HalpHostCpu[HALP_MAX_PROCESSORS];
+static cpu_set_t HalpStartSet;     /* every processor's CPU: a thread's user affinity */
+static __thread BOOLEAN HalpBound; /* this host thread runs on fewer CPUs than that */
 
 /* Data export: drivers read it through their import slot. */
 CCHAR KeNumberProcessors = 1;
@@ -21,13 +30,47 @@ KM_EXPORT(KeNumberProcessors);
 
 void HalpInitProcessors(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1)
+    ULONG n = 0;
+    CPU_ZERO(&HalpStartSet);
+    if (sched_getaffinity(0, sizeof(HalpStartSet), &HalpStartSet) == 0) {
+        for (int cpu = 0; cpu < CPU_SETSIZE && n < HALP_MAX_PROCESSORS; cpu++)
+            if (CPU_ISSET(cpu, &HalpStartSet))
+                HalpHostCpu[n++] = cpu;
+    }
+    if (n == 0) { /* unknown: one processor, not bound to any CPU */
+        HalpHostCpu[0] = -1;
         n = 1;
-    if (n > HALP_MAX_PROCESSORS)
-        n = HALP_MAX_PROCESSORS;
-    HalpCount = (ULONG)n;
+    }
+    HalpCount = n;
     KeNumberProcessors = (CCHAR)n;
+}
+
+BOOLEAN HalpBindThread(KAFFINITY Mask)
+{
+    cpu_set_t set;
+    BOOLEAN all = TRUE;
+    CPU_ZERO(&set);
+    for (ULONG i = 0; i < HalpCount; i++) {
+        if (HalpHostCpu[i] < 0)
+            return FALSE;
+        if (Mask & ((KAFFINITY)1 << i))
+            CPU_SET(HalpHostCpu[i], &set);
+        else
+            all = FALSE;
+    }
+    if (Mask == 0 || all)
+        set = HalpStartSet;
+    if (sched_setaffinity(0, sizeof(set), &set) != 0)
+        return FALSE;
+    HalpBound = !(Mask == 0 || all);
+    return TRUE;
+}
+
+BOOLEAN HalpThreadIsBound(const void **Set, size_t *Size)
+{
+    *Set = &HalpStartSet;
+    *Size = sizeof(HalpStartSet);
+    return HalpBound;
 }
 
 ULONG HalpProcessorCount(void)

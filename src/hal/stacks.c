@@ -224,6 +224,12 @@ int HalStartThreadBlock(HAL_THREAD_BLOCK *Block, void *(*Start)(void *), void *A
     int err = pthread_attr_init(&attr);
     if (err == 0)
         err = pthread_attr_setstack(&attr, Block->Map + HALP_BLOCK_STACK, HALP_THREAD_STACK_SIZE);
+    /* A thread bound to some processors (KeSetSystemAffinityThreadEx) starts
+       its children on all of them, as their own affinity says. */
+    const void *set;
+    size_t setsize;
+    if (err == 0 && HalpThreadIsBound(&set, &setsize))
+        err = pthread_attr_setaffinity_np(&attr, setsize, set);
     /* Linked before the thread can retire it; the lock also orders the
        write of Block->Thread before any reader. */
     pthread_mutex_lock(&HalpBlockLock);

@@ -335,6 +335,7 @@ static void KipDrainOnLowering(KIRQL Old, KIRQL New)
 
 KM_SLOWPATH void KiIrqlLowered(KIRQL Old, KIRQL New)
 {
+    KiAffinityIrqlLowered(Old, New); /* a processor change deferred at DISPATCH_LEVEL */
     KipDrainOnLowering(Old, New);
     /* Then, as the IRQL passes APC_LEVEL, the thread's kernel APCs (apc.c);
        it may set InterruptRequest again for a lowering still to come. */

@@ -60,7 +60,17 @@ typedef struct _KTHREAD {
     _Atomic UCHAR WaitApcMask;   /* KI_APC_* bits that may interrupt the current wait */
     BOOLEAN ApcQueueable;        /* FALSE once the thread runs down its APCs at exit */
     BOOLEAN KernelApcInProgress; /* a normal kernel APC's NormalRoutine is running */
+    /* Affinity (affinity.c); changed by the thread itself only. */
+    UCHAR SystemAffinityActive; /* KeSetSystemAffinityThreadEx is in force */
+    UCHAR AffinityPending;      /* KI_AFFINITY_*: a move waiting for the IRQL to drop */
+    USHORT UserProcessor;       /* KPCR.Number under the user affinity */
+    ULONG_PTR SystemAffinity;   /* the system affinity in force (KAFFINITY) */
+    ULONG_PTR PendingAffinity;  /* for KI_AFFINITY_SET */
 } KTHREAD, *PKTHREAD, *PRKTHREAD;
+
+#define KI_AFFINITY_NONE 0
+#define KI_AFFINITY_SET 1  /* move to the processors of PendingAffinity */
+#define KI_AFFINITY_USER 2 /* back to the user affinity */
 
 typedef struct _KPROCESS {
     DISPATCHER_HEADER Header; /* ProcessObject */
@@ -90,6 +100,9 @@ static inline KIRQL KiCurrentIrql(void)
    (src/ldr/patch.h), so an ordinary lowering is a load and a store. */
 KM_SLOWPATH void KiIrqlMisuse(KIRQL Current, KIRQL New, bool Raise, const void *Site);
 KM_SLOWPATH void KiIrqlLowered(KIRQL Old, KIRQL New); /* dpc.c */
+/* Applies a processor change deferred at DISPATCH_LEVEL (affinity.c);
+   KiIrqlLowered calls it. Signal-safe. */
+void KiAffinityIrqlLowered(KIRQL Old, KIRQL New);
 
 static inline KIRQL KiRaiseIrql(KIRQL New, const void *Site)
 {

@@ -11,6 +11,7 @@
 #include "kmtest.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -570,6 +571,31 @@ static void TestBugChecks(void)
           "host fault:\n%s", out);
 }
 
+/* Processor i is the i-th CPU the process may run on; binding a thread to
+   a processor runs it on that CPU, and binding to 0 gives back all. */
+static void TestProcessorBinding(void)
+{
+    cpu_set_t start, now;
+    int cpus[64], n = 0;
+    CHECK(sched_getaffinity(0, sizeof(start), &start) == 0, "sched_getaffinity");
+    for (int cpu = 0; cpu < CPU_SETSIZE && n < 64; cpu++)
+        if (CPU_ISSET(cpu, &start))
+            cpus[n++] = cpu;
+    CHECK(HalpProcessorCount() == (ULONG)n, "%lu processors, %d CPUs in the affinity",
+          (unsigned long)HalpProcessorCount(), n);
+    for (int i = 0; i < n; i++) {
+        CHECK(HalpBindThread((KAFFINITY)1 << i), "bind to processor %d", i);
+        CHECK(sched_getcpu() == cpus[i], "bound to processor %d: on CPU %d, expected %d", i,
+              sched_getcpu(), cpus[i]);
+        const void *set;
+        size_t size;
+        CHECK(HalpThreadIsBound(&set, &size) == (n > 1), "bound flag with %d processors", n);
+    }
+    CHECK(HalpBindThread(0), "unbind");
+    CHECK(sched_getaffinity(0, sizeof(now), &now) == 0 && CPU_EQUAL(&now, &start),
+          "binding to 0 restores the starting affinity");
+}
+
 int main(void)
 {
     HalInitSystem();
@@ -590,6 +616,7 @@ int main(void)
     TestClockExports();
     TestDriverFaults();
     TestBugChecks();
+    TestProcessorBinding();
 
     return KMTEST_DONE();
 }
