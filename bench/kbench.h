@@ -103,13 +103,25 @@ static inline VOID KbSleep(LONG Milliseconds)
     KeDelayExecutionThread(KernelMode, FALSE, &interval);
 }
 
+/* Binds the calling thread to processor Seat (modulo their number) when
+   the machine has two or more, so that the two threads of a two-CPU figure
+   run on two processors, not wherever the scheduler put them (on one CPU
+   they would take turns and never contend). Returns the previous system
+   affinity for KeRevertToUserAffinityThreadEx. */
+static inline KAFFINITY KbBindToProcessor(ULONG Seat)
+{
+    ULONG n = KeQueryActiveProcessorCount(NULL);
+    return n >= 2 ? KeSetSystemAffinityThreadEx((KAFFINITY)1 << (Seat % n)) : 0;
+}
+
 /*
- * Two threads running the same loop together, timed from the moment both
+ * Two threads running the same loop together, each on its own processor, timed from the moment both
  * are released to the moment the last one finishes: thread creation and
  * exit stay outside the figure.
  */
 typedef struct KB_PAIR {
     KEVENT Go;             /* notification event: releases both threads */
+    volatile LONG Seats;   /* threads bound to their processor */
     volatile LONG Arrived; /* threads past the gate */
     volatile LONG Left;    /* threads still running the loop */
     LONGLONG Start, End;
@@ -118,19 +130,40 @@ typedef struct KB_PAIR {
 static inline VOID KbPairInit(KB_PAIR *Pair)
 {
     KeInitializeEvent(&Pair->Go, NotificationEvent, FALSE);
+    Pair->Seats = 0;
     Pair->Arrived = 0;
     Pair->Left = 2;
     Pair->Start = Pair->End = 0;
+}
+
+/* The two threads meet: each takes its processor, and returns once both
+   run. A figure between two threads starts with both awake, as it goes on
+   (a wait that spins a while before it sleeps stays spinning while its
+   partner answers fast, and stays sleeping once both sleep: the start
+   decides which, on kmhost as natively). */
+static inline KAFFINITY KbMeetBind(KB_PAIR *Pair)
+{
+    return KbBindToProcessor((ULONG)InterlockedIncrement(&Pair->Seats) - 1);
+}
+static inline VOID KbMeetArrive(KB_PAIR *Pair)
+{
+    InterlockedIncrement(&Pair->Arrived);
+    while (Pair->Arrived < 2)
+        YieldProcessor();
+}
+static inline VOID KbMeet(KB_PAIR *Pair)
+{
+    KbMeetBind(Pair);
+    KbMeetArrive(Pair);
 }
 
 /* Called by each thread before its loop: returns when both threads run, so
    that the loops overlap from their first iteration. */
 static inline VOID KbPairBegin(KB_PAIR *Pair)
 {
+    KbMeetBind(Pair);
     KeWaitForSingleObject(&Pair->Go, Executive, KernelMode, FALSE, NULL);
-    InterlockedIncrement(&Pair->Arrived);
-    while (Pair->Arrived < 2)
-        YieldProcessor();
+    KbMeetArrive(Pair);
 }
 
 /* Called by each thread after its loop; the last one stamps the end. */

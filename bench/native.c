@@ -6,10 +6,12 @@
  *
  *   event          three-state futex word (0 clear, 1 set, 2 clear with a
  *                  sleeper): set wakes only when someone sleeps, as
- *                  KeSetEvent makes no system call without a waiter
+ *                  KeSetEvent makes no system call without a waiter; a
+ *                  waiter spins a while first, as a kmhost wait does
  *   WaitAny        a 64-bit word of pending objects plus one such event: the
  *                  waiter claims the lowest pending bit (poll()-style)
- *   mutex          a FIFO ticket lock on futex words: hands off, as KMUTEX
+ *   mutex          a FIFO ticket lock on futex words that spins a while
+ *                  before it sleeps: hands off, as KMUTEX
  *   semaphore      sem_t
  *   wake 1000      FUTEX_WAKE of every waiter on one generation word
  *   spin lock      pthread_spin_lock + pthread_spin_unlock (the driver calls
@@ -64,10 +66,23 @@ static void event_set(atomic_int *E)
         futex(E, FUTEX_WAKE_PRIVATE, 1);
 }
 
+/* A waiter spins this many pauses before it sleeps, as a kmhost wait
+   spins (its adaptive budget is at most 256): the best plain-Linux way to
+   wait for another CPU that answers fast. */
+enum { WAIT_SPINS = 256 };
+
 /* One waiter per event: consumes the signal, as a satisfied wait on a
    SynchronizationEvent does. */
 static void event_wait(atomic_int *E)
 {
+    for (int spins = 0; spins < WAIT_SPINS; spins++) {
+        int c = 1;
+        if (atomic_load_explicit(E, memory_order_relaxed) == 1 &&
+            atomic_compare_exchange_strong_explicit(E, &c, 0, memory_order_acquire,
+                                                    memory_order_relaxed))
+            return;
+        __builtin_ia32_pause();
+    }
     for (;;) {
         int c = 1;
         if (atomic_compare_exchange_strong_explicit(E, &c, 0, memory_order_acquire,
@@ -98,6 +113,51 @@ static int start_thread(pthread_t *T, void *(*Fn)(void *), void *Arg, int Cpu)
     return rc;
 }
 
+/* The CPU of seat Seat (modulo their number) among those this process
+   may use, or -1 when it may use only one: the native side of
+   KbBindToProcessor, so that the two threads of a two-CPU figure run on
+   two CPUs here too. */
+static int cpu_for_seat(int Seat)
+{
+    cpu_set_t set;
+    int cpus[CPU_SETSIZE], n = 0;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        return -1;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &set))
+            cpus[n++] = cpu;
+    return n >= 2 ? cpus[Seat % n] : -1;
+}
+
+/* Binds the calling thread to seat Seat's CPU, saving its affinity in Old;
+   unbind() puts it back. */
+static void bind_self(int Seat, cpu_set_t *Old)
+{
+    int cpu = cpu_for_seat(Seat);
+    pthread_getaffinity_np(pthread_self(), sizeof(*Old), Old);
+    if (cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    }
+}
+
+static void unbind(const cpu_set_t *Old)
+{
+    pthread_setaffinity_np(pthread_self(), sizeof(*Old), Old);
+}
+
+/* Two threads meet before a figure, both awake (KbMeet in kbench.h). */
+static atomic_int meet_arrived;
+
+static void meet(void)
+{
+    atomic_fetch_add(&meet_arrived, 1);
+    while (atomic_load(&meet_arrived) < 2)
+        __builtin_ia32_pause();
+}
+
 /* ---- event ping-pong ---- */
 
 static atomic_int ping, pong;
@@ -106,6 +166,7 @@ static double pingpong_ns[KB_RUNS + 1];
 static void *ponger(void *Arg)
 {
     (void)Arg;
+    meet();
     for (long i = 0; i < (long)(KB_RUNS + 1) * TRIPS; i++) {
         event_wait(&ping);
         event_set(&pong);
@@ -116,6 +177,7 @@ static void *ponger(void *Arg)
 static void *pinger(void *Arg)
 {
     (void)Arg;
+    meet();
     for (int run = 0; run <= KB_RUNS; run++) {
         double start = kb_now_ns();
         for (int i = 0; i < TRIPS; i++) {
@@ -132,9 +194,11 @@ double kb_native_pingpong(int Cpu)
     pthread_t a, b;
     atomic_store(&ping, 0);
     atomic_store(&pong, 0);
-    if (start_thread(&a, ponger, NULL, Cpu))
+    atomic_store(&meet_arrived, 0);
+    if (start_thread(&a, ponger, NULL, Cpu >= 0 ? Cpu : cpu_for_seat(0)))
         return -1;
-    if (start_thread(&b, pinger, NULL, Cpu)) {
+    if (start_thread(&b, pinger, NULL, Cpu >= 0 ? Cpu : cpu_for_seat(1))) {
+        meet();
         for (long i = 0; i < (long)(KB_RUNS + 1) * TRIPS; i++) {
             event_set(&ping);
             event_wait(&pong);
@@ -200,6 +264,7 @@ static void any_set(int Index)
 static void *any_waiter(void *Arg)
 {
     (void)Arg;
+    meet();
     for (long i = 0; i < (long)(KB_RUNS + 1) * TRIPS; i++) {
         if (any_wait() != (int)((i * 7) % any_count))
             atomic_fetch_add(&any_wrong, 1);
@@ -218,8 +283,12 @@ double kb_native_waitany(int Count)
     atomic_store(&any_event, 0);
     atomic_store(&any_ack, 0);
     atomic_store(&any_wrong, 0);
-    if (start_thread(&t, any_waiter, NULL, -1))
+    atomic_store(&meet_arrived, 0);
+    if (start_thread(&t, any_waiter, NULL, cpu_for_seat(0)))
         return -1;
+    cpu_set_t old;
+    bind_self(1, &old); /* the signaller */
+    meet();
     for (int run = 0; run <= KB_RUNS; run++) {
         double start = kb_now_ns();
         for (int i = 0; i < TRIPS; i++) {
@@ -229,6 +298,7 @@ double kb_native_waitany(int Count)
         }
         ns[run] = (kb_now_ns() - start) / TRIPS;
     }
+    unbind(&old);
     pthread_join(t, NULL);
     if (atomic_load(&any_wrong)) {
         fprintf(stderr, "kmbench: native WaitAny returned the wrong index\n");
@@ -272,9 +342,9 @@ static double pair_run(void *(*Fn)(void *), void *Arg0, void *Arg1)
     atomic_store(&the_pair.go, 0);
     atomic_store(&the_pair.arrived, 0);
     atomic_store(&the_pair.left, 2);
-    if (start_thread(&t[0], Fn, Arg0, -1))
+    if (start_thread(&t[0], Fn, Arg0, cpu_for_seat(0)))
         return -1;
-    if (start_thread(&t[1], Fn, Arg1, -1)) {
+    if (start_thread(&t[1], Fn, Arg1, cpu_for_seat(1))) {
         atomic_store(&the_pair.go, 1);
         futex(&the_pair.go, FUTEX_WAKE_PRIVATE, INT_MAX);
         pthread_join(t[0], NULL);
@@ -295,25 +365,38 @@ static double pair_run(void *(*Fn)(void *), void *Arg0, void *Arg1)
 
 /* A ticket lock on futex words: unlock passes the lock to the longest
    waiter, as releasing a KMUTEX satisfies the first waiter's wait. A
-   pthread_mutex_t lets the releasing thread take the lock straight back. */
-static atomic_int mutex_next, mutex_serving;
+   pthread_mutex_t lets the releasing thread take the lock straight back.
+   A waiter spins a while before it sleeps, and says so (sleepers) before it
+   does: unlock makes a system call only for a sleeper, as KeReleaseMutex
+   wakes only a parked waiter. With both threads on their own CPU a hand-off
+   then costs cache-line transfers, not system calls (a wake call at every
+   unlock would let the other thread run alone meanwhile, and measure no
+   hand-off at all). */
+static atomic_int mutex_next, mutex_serving, mutex_sleepers;
 static volatile long shared_count;
 
 static void mutex_lock(void)
 {
     int ticket = atomic_fetch_add(&mutex_next, 1);
-    for (;;) {
-        int now = atomic_load_explicit(&mutex_serving, memory_order_acquire);
-        if (now == ticket)
+    for (int spins = 0; spins < WAIT_SPINS; spins++) {
+        if (atomic_load_explicit(&mutex_serving, memory_order_acquire) == ticket)
             return;
+        __builtin_ia32_pause();
+    }
+    atomic_fetch_add(&mutex_sleepers, 1);
+    for (;;) {
+        int now = atomic_load(&mutex_serving);
+        if (now == ticket)
+            break;
         futex(&mutex_serving, FUTEX_WAIT_PRIVATE, now);
     }
+    atomic_fetch_sub(&mutex_sleepers, 1);
 }
 
 static void mutex_unlock(void)
 {
-    int next = atomic_fetch_add_explicit(&mutex_serving, 1, memory_order_release) + 1;
-    if (atomic_load(&mutex_next) != next) /* someone holds a later ticket */
+    atomic_fetch_add(&mutex_serving, 1);
+    if (atomic_load(&mutex_sleepers))
         futex(&mutex_serving, FUTEX_WAKE_PRIVATE, INT_MAX);
 }
 

@@ -22,6 +22,7 @@
 #define KPB_LIFECYCLES 200 /* threads per lifecycle run */
 
 static KEVENT KpbPing, KpbPong;
+static KB_PAIR KpbPair;                         /* where the two threads meet */
 static LONGLONG KpbPingPongTicks[KPB_RUNS + 1]; /* [0] is the warm-up */
 
 DRIVER_INITIALIZE DriverEntry;
@@ -31,6 +32,7 @@ static KSTART_ROUTINE KpbPinger, KpbPonger, KpbEmpty;
 static VOID NTAPI KpbPonger(PVOID Context)
 {
     UNREFERENCED_PARAMETER(Context);
+    KbMeet(&KpbPair);
     for (ULONG i = 0; i < (KPB_RUNS + 1) * KPB_TRIPS; i++) {
         KeWaitForSingleObject(&KpbPing, Executive, KernelMode, FALSE, NULL);
         KeSetEvent(&KpbPong, IO_NO_INCREMENT, FALSE);
@@ -41,6 +43,7 @@ static VOID NTAPI KpbPonger(PVOID Context)
 static VOID NTAPI KpbPinger(PVOID Context)
 {
     UNREFERENCED_PARAMETER(Context);
+    KbMeet(&KpbPair);
     for (int run = 0; run <= KPB_RUNS; run++) {
         LARGE_INTEGER start = KeQueryPerformanceCounter(NULL);
         for (ULONG i = 0; i < KPB_TRIPS; i++) {
@@ -67,12 +70,14 @@ static NTSTATUS KpbPingPong(LONGLONG Frequency)
        KeSetEvent releases exactly one turn. */
     KeInitializeEvent(&KpbPing, SynchronizationEvent, FALSE);
     KeInitializeEvent(&KpbPong, SynchronizationEvent, FALSE);
+    KbPairInit(&KpbPair);
     status = KbStart(KpbPonger, NULL, &ponger);
     if (!NT_SUCCESS(status))
         return status;
     status = KbStart(KpbPinger, NULL, &pinger);
     if (!NT_SUCCESS(status)) {
         /* The ponger waits for turns that will not come: serve them. */
+        KbMeet(&KpbPair);
         for (ULONG i = 0; i < (KPB_RUNS + 1) * KPB_TRIPS; i++) {
             KeSetEvent(&KpbPing, IO_NO_INCREMENT, FALSE);
             KeWaitForSingleObject(&KpbPong, Executive, KernelMode, FALSE, NULL);

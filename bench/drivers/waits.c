@@ -31,6 +31,7 @@ static KSTART_ROUTINE KbwAnyWaiter, KbwMutexLoop, KbwProducer, KbwConsumer, KbwW
 /* ---- WaitAny ---- */
 
 static KEVENT KbwAny[MAXIMUM_WAIT_OBJECTS], KbwAck;
+static KB_PAIR KbwPair; /* the two threads of each figure */
 static PVOID KbwAnyObjects[MAXIMUM_WAIT_OBJECTS];
 static KWAIT_BLOCK KbwAnyBlocks[MAXIMUM_WAIT_OBJECTS];
 static ULONG KbwAnyCount;
@@ -41,6 +42,7 @@ static VOID NTAPI KbwAnyWaiter(PVOID Context)
     PKWAIT_BLOCK blocks = KbwAnyCount > THREAD_WAIT_OBJECTS ? KbwAnyBlocks : NULL;
 
     UNREFERENCED_PARAMETER(Context);
+    KbMeet(&KbwPair);
     for (ULONG i = 0; i < (KB_RUNS + 1) * KBW_TRIPS; i++) {
         NTSTATUS status = KeWaitForMultipleObjects(KbwAnyCount, KbwAnyObjects, WaitAny, Executive,
                                                    KernelMode, FALSE, NULL, blocks);
@@ -64,9 +66,12 @@ static NTSTATUS KbwWaitAny(PCSTR Name, ULONG Count, LONGLONG Frequency)
         KbwAnyObjects[i] = &KbwAny[i];
     }
     KeInitializeEvent(&KbwAck, SynchronizationEvent, FALSE);
+    KbPairInit(&KbwPair);
     status = KbStart(KbwAnyWaiter, NULL, &waiter);
     if (!NT_SUCCESS(status))
         return status;
+    KAFFINITY previous = KbMeetBind(&KbwPair); /* the signaller: its own processor */
+    KbMeetArrive(&KbwPair);
     for (int run = 0; run <= KB_RUNS; run++) {
         LONGLONG start = KbNow();
         for (ULONG i = 0; i < KBW_TRIPS; i++) {
@@ -77,6 +82,8 @@ static NTSTATUS KbwWaitAny(PCSTR Name, ULONG Count, LONGLONG Frequency)
         }
         ticks[run] = KbNow() - start;
     }
+    if (KeQueryActiveProcessorCount(NULL) >= 2)
+        KeRevertToUserAffinityThreadEx(previous);
     KbJoin(waiter);
     if (KbwAnyWrong) {
         DbgPrint("BENCH error: %s: %ld waits returned the wrong index\n", Name, KbwAnyWrong);
@@ -89,7 +96,6 @@ static NTSTATUS KbwWaitAny(PCSTR Name, ULONG Count, LONGLONG Frequency)
 /* ---- mutex hand-off ---- */
 
 static KMUTEX KbwMutex;
-static KB_PAIR KbwPair;
 static volatile LONG KbwShared; /* changed only by the mutex owner */
 
 static VOID NTAPI KbwMutexLoop(PVOID Context)
