@@ -31,18 +31,21 @@ struct _KPROCESS;
 
 typedef struct _KTHREAD {
     DISPATCHER_HEADER Header; /* ThreadObject; SignalState 1 once terminated */
-    /* What a signaller that decides this thread's wait touches, together:
-       the wait's outcome, its first wait block, the owned-mutant list and
-       the APC-disable count a mutex acquisition changes. */
-    _Atomic LONG WaitStatus; /* futex word: the outcome of the current wait */
-    _Atomic LONG Parked;     /* where the thread sleeps in futex_wait: KI_PARKED_* (wait.c) */
-    _Atomic LONG WakeRef;    /* signallers still touching this thread (wait.c) */
+    /* The KTHREAD starts a cache line (object bodies do, ob/object.c). A
+       signaller that decides this thread's single-object wait touches the
+       second line only: the outcome, whether the thread sleeps, and the
+       first wait block (56 bytes), which is also all the waiter reads back;
+       a mutex acquisition also changes the owned-mutant list and the
+       APC-disable count, in the first line. */
+    _Atomic LONG WakeRef; /* signallers still touching this thread (wait.c) */
     SHORT KernelApcDisable;
     SHORT SpecialApcDisable;
     LIST_ENTRY MutantListHead; /* mutants this thread owns */
-    KWAIT_BLOCK WaitBlock[THREAD_WAIT_OBJECTS];
-    USHORT SpinBudget; /* adaptive spin before parking (wait.c) */
+    USHORT SpinBudget;         /* adaptive spin before parking (wait.c) */
     USHORT SpinProbe;
+    _Alignas(64) _Atomic LONG WaitStatus; /* futex word: the outcome of the current wait */
+    _Atomic LONG Parked; /* where the thread sleeps in futex_wait: KI_PARKED_* (wait.c) */
+    KWAIT_BLOCK WaitBlock[THREAD_WAIT_OBJECTS];
     KPCR *Pcr;
     struct _KPROCESS *Process;
     KPRIORITY Priority;
@@ -67,6 +70,8 @@ typedef struct _KTHREAD {
     ULONG_PTR SystemAffinity;   /* the system affinity in force (KAFFINITY) */
     ULONG_PTR PendingAffinity;  /* for KI_AFFINITY_SET */
 } KTHREAD, *PKTHREAD, *PRKTHREAD;
+_Static_assert(offsetof(KTHREAD, WaitBlock) + sizeof(KWAIT_BLOCK) <= 128,
+               "the outcome and the first wait block share a cache line");
 
 #define KI_AFFINITY_NONE 0
 #define KI_AFFINITY_SET 1  /* move to the processors of PendingAffinity */
@@ -180,6 +185,7 @@ typedef struct KI_DEADLINE {
 } KI_DEADLINE;
 KM_MSABI void KiComputeDeadline(const LARGE_INTEGER *Timeout, KI_DEADLINE *Deadline);
 KM_MSABI bool KiDeadlinePassed(const KI_DEADLINE *Deadline);
+KM_MSABI int64_t KiMonotonicNs(void); /* CLOCK_MONOTONIC in ns (timeout.c) */
 
 /* Park until *Word != Value or the deadline passes; false on timeout (timeout.c). */
 KM_MSABI bool KiFutexWait(_Atomic LONG *Word, LONG Value, const KI_DEADLINE *Deadline);

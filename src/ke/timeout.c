@@ -25,6 +25,13 @@ static KM_MSABI __attribute__((noinline)) void KipNow(clockid_t Clock, struct ti
     clock_gettime(Clock, Now);
 }
 
+KM_MSABI int64_t KiMonotonicNs(void)
+{
+    struct timespec now;
+    KipNow(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 KM_MSABI void KiComputeDeadline(const LARGE_INTEGER *Timeout, KI_DEADLINE *Deadline)
 {
     struct timespec now;

@@ -481,11 +481,15 @@ static KM_MSABI bool KiUserApcQueued(PKTHREAD t, UCHAR Mask)
  * within the spin; it only wastes the CPU when both threads share one. So
  * the budget adapts per thread: it grows when a spin ended the wait and
  * shrinks when the thread had to sleep anyway, with an occasional short
- * probe once it reached zero.
+ * probe once it reached zero. A sleep that a wake ended sooner than the
+ * longest spin would have lasted grows it instead, to cover that sleep: two
+ * threads answering each other fast otherwise stay asleep for good once
+ * both went to sleep (each finds the other asleep, and waking a sleeping
+ * CPU can take tens of microseconds on a virtual machine), where one spin
+ * long enough brings both back to spinning.
  */
-#define KI_SPIN_MAX 256
-/* The park bucket of a single-object wait on Object, or -1: the thread
-   sleeps on its own WaitStatus. */
+#define KI_SPIN_MAX 2048 /* pauses: about 50 us */
+#define KI_NS_PER_PAUSE 25
 static KM_MSABI LONG KiParkBucketFor(PVOID Object)
 {
     UCHAR type = KiObjectType(Object);
@@ -508,9 +512,21 @@ static KM_MSABI bool KiSleep(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucke
     return KiFutexWait(&b->Generation, generation, deadline);
 }
 
+/* The budget after a wait that slept Slept ns in all and was then
+   decided by a wake. */
+static KM_MSABI unsigned KiBudgetAfterSleep(unsigned Budget, int64_t Slept)
+{
+    if (Slept >= (int64_t)KI_SPIN_MAX * KI_NS_PER_PAUSE)
+        return Budget / 2;
+    unsigned cover = (unsigned)(Slept / KI_NS_PER_PAUSE) * 3 / 2 + 8;
+    unsigned grown = Budget * 2 + 8 > cover ? Budget * 2 + 8 : cover;
+    return grown < KI_SPIN_MAX ? grown : KI_SPIN_MAX;
+}
+
 static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucket)
 {
     unsigned budget = t->SpinBudget, claimed = 0;
+    int64_t slept = -1;
     if (budget == 0 && (++t->SpinProbe & 31) == 0)
         budget = 16;
     for (unsigned spins = 0;; spins++) {
@@ -523,7 +539,9 @@ static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG 
             continue;
         }
         if (s != KI_WAIT_PENDING) {
-            if (spins <= budget) /* the spin ended the wait */
+            if (slept >= 0) /* a wake ended it */
+                t->SpinBudget = (USHORT)KiBudgetAfterSleep(budget, slept);
+            else if (spins <= budget) /* the spin ended the wait */
                 t->SpinBudget =
                     (USHORT)(budget * 2 + 8 < KI_SPIN_MAX ? budget * 2 + 8 : KI_SPIN_MAX);
             return s;
@@ -534,8 +552,10 @@ static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG 
         }
         if (spins == budget) /* sleeping after all: spin less next time */
             t->SpinBudget = (USHORT)(budget / 2);
+        int64_t asleep = KiMonotonicNs();
         bool woken = KiSleep(t, deadline, Bucket);
         atomic_store(&t->Parked, 0);
+        slept = (slept < 0 ? 0 : slept) + (KiMonotonicNs() - asleep);
         if (!woken) {
             LONG expected = KI_WAIT_PENDING;
             if (atomic_compare_exchange_strong(&t->WaitStatus, &expected, STATUS_TIMEOUT))
