@@ -71,11 +71,24 @@ static void event_set(atomic_int *E)
    wait for another CPU that answers fast. */
 enum { WAIT_SPINS = 256 };
 
+/* No spinning when the process may run on one CPU only (kmhost's waits do
+   the same): nobody else could answer meanwhile. */
+static int wait_spins(void)
+{
+    static int spins = -1;
+    if (spins < 0) {
+        cpu_set_t set;
+        spins =
+            sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) < 2 ? 0 : WAIT_SPINS;
+    }
+    return spins;
+}
+
 /* One waiter per event: consumes the signal, as a satisfied wait on a
    SynchronizationEvent does. */
 static void event_wait(atomic_int *E)
 {
-    for (int spins = 0; spins < WAIT_SPINS; spins++) {
+    for (int spins = 0, limit = wait_spins(); spins < limit; spins++) {
         int c = 1;
         if (atomic_load_explicit(E, memory_order_relaxed) == 1 &&
             atomic_compare_exchange_strong_explicit(E, &c, 0, memory_order_acquire,
@@ -378,7 +391,7 @@ static volatile long shared_count;
 static void mutex_lock(void)
 {
     int ticket = atomic_fetch_add(&mutex_next, 1);
-    for (int spins = 0; spins < WAIT_SPINS; spins++) {
+    for (int spins = 0, limit = wait_spins(); spins < limit; spins++) {
         if (atomic_load_explicit(&mutex_serving, memory_order_acquire) == ticket)
             return;
         __builtin_ia32_pause();

@@ -51,6 +51,7 @@
  *    re-reads ApcPending (KiRecheckApc), so an APC queued in between is
  *    not lost.
  */
+#include "hal/hal.h"
 #include "ke/apc.h"
 #include "ke/ke.h"
 #include "vf/vf.h"
@@ -60,6 +61,10 @@
 #include <stdlib.h>
 
 #define KI_LOCK_BIT 0x80
+
+/* kmhost may run on one CPU only: waits never spin (KiParkThread). Set
+   with the first thread, after the HAL counted the processors. */
+static bool KiSingleCpu;
 
 /* Per signaller thread: see KiFlushDeferredWakes. */
 static __thread PLIST_ENTRY KiDeferredHead;
@@ -322,6 +327,7 @@ void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr)
     atomic_store(&Thread->Parked, 0);
     atomic_store(&Thread->WakeRef, 0);
     Thread->SpinBudget = 64;
+    KiSingleCpu = HalpProcessorCount() == 1; /* fixed once the HAL is up */
     Thread->Process = Process;
     Thread->Pcr = Pcr;
     Thread->Priority = 8;
@@ -512,15 +518,18 @@ static KM_MSABI bool KiSleep(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucke
     return KiFutexWait(&b->Generation, generation, deadline);
 }
 
-/* The budget after a wait that slept Slept ns in all and was then
-   decided by a wake. */
+/* The budget after a wait that spun Budget pauses, then slept Slept ns in
+   all and was decided by a wake: enough to cover such a sleep, unless the
+   spin already was (then spinning did not help: the answer needed this
+   CPU, or came late) or the sleep was longer than any spin. */
 static KM_MSABI unsigned KiBudgetAfterSleep(unsigned Budget, int64_t Slept)
 {
     if (Slept >= (int64_t)KI_SPIN_MAX * KI_NS_PER_PAUSE)
         return Budget / 2;
     unsigned cover = (unsigned)(Slept / KI_NS_PER_PAUSE) * 3 / 2 + 8;
-    unsigned grown = Budget * 2 + 8 > cover ? Budget * 2 + 8 : cover;
-    return grown < KI_SPIN_MAX ? grown : KI_SPIN_MAX;
+    if (Budget >= cover)
+        return Budget / 2;
+    return cover < KI_SPIN_MAX ? cover : KI_SPIN_MAX;
 }
 
 static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucket)
@@ -529,6 +538,8 @@ static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG 
     int64_t slept = -1;
     if (budget == 0 && (++t->SpinProbe & 31) == 0)
         budget = 16;
+    if (KiSingleCpu) /* no other CPU could answer while this one spins */
+        budget = 0;
     for (unsigned spins = 0;; spins++) {
         LONG s = atomic_load_explicit(&t->WaitStatus, memory_order_acquire);
         if (s == KI_WAIT_CLAIMED) { /* decided; the signaller publishes it once it unlocked */
