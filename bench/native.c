@@ -66,22 +66,21 @@ static void event_set(atomic_int *E)
         futex(E, FUTEX_WAKE_PRIVATE, 1);
 }
 
-/* A waiter spins this many pauses before it sleeps, as a kmhost wait
-   spins (its adaptive budget is at most 256): the best plain-Linux way to
-   wait for another CPU that answers fast. */
-enum { WAIT_SPINS = 256 };
+/* A waiter spins this many pauses (about 50 us) before it sleeps, the most
+   a kmhost wait spins (its budget adapts up to that): the best plain-Linux
+   way to wait for another CPU that answers fast, and long enough to outlast
+   a sleeping partner's wake-up on a virtual machine (20-45 us here), so that
+   two threads answering each other do not both end up asleep for good. */
+enum { WAIT_SPINS = 2048 };
 
 /* No spinning when the process may run on one CPU only (kmhost's waits do
-   the same): nobody else could answer meanwhile. */
+   the same): nobody else could answer meanwhile. Set by kb_probe from the
+   process's affinity, before any thread is bound to a CPU. */
+static int wait_spin_limit = WAIT_SPINS;
+
 static int wait_spins(void)
 {
-    static int spins = -1;
-    if (spins < 0) {
-        cpu_set_t set;
-        spins =
-            sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) < 2 ? 0 : WAIT_SPINS;
-    }
-    return spins;
+    return wait_spin_limit;
 }
 
 /* One waiter per event: consumes the signal, as a satisfied wait on a
@@ -805,6 +804,9 @@ static int probe_group(const group_spec *G)
 
 int kb_probe(const char *Name)
 {
+    cpu_set_t cpus;
+    if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) < 2)
+        wait_spin_limit = 0;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     setvbuf(stdout, NULL, _IOLBF, 0);
