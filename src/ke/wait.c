@@ -64,7 +64,7 @@
 
 /* kmhost may run on one CPU only: waits never spin (KiParkThread). Set
    with the first thread, after the HAL counted the processors. */
-static bool KiSingleCpu;
+static _Atomic bool KiSingleCpu;
 
 /* Per signaller thread: see KiFlushDeferredWakes. */
 static __thread PLIST_ENTRY KiDeferredHead;
@@ -233,8 +233,13 @@ static KM_MSABI bool KiIsSignaledFor(DISPATCHER_HEADER *h, PKTHREAD Thread)
 }
 
 /* Consume what a satisfied wait takes from the object; returns
-   STATUS_ABANDONED_WAIT_0 - STATUS_WAIT_0 for an abandoned mutant, else 0. */
-static KM_MSABI LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread)
+   STATUS_ABANDONED_WAIT_0 - STATUS_WAIT_0 for an abandoned mutant, else 0.
+   A mutant acquired by Thread: it becomes the owner; it is linked into the
+   thread's owned-mutant list and the thread's APC disable is taken here,
+   unless a signaller satisfies another thread's wait (BySignaller): then
+   the waiter does that itself on its way out (KiTakeMutant), so that the
+   signaller never writes to the waiter's thread beyond the wait's outcome. */
+static KM_MSABI LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread, bool BySignaller)
 {
     switch (KiObjectType(h)) {
     case EventSynchronizationObject:
@@ -249,8 +254,10 @@ static KM_MSABI LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread)
         LONG abandoned = 0;
         if (--h->SignalState == 0) {
             m->OwnerThread = (struct _KTHREAD *)Thread;
-            KiInsertTailList(&Thread->MutantListHead, &m->MutantListEntry);
-            Thread->KernelApcDisable -= m->ApcDisable;
+            if (!BySignaller) {
+                KiInsertTailList(&Thread->MutantListHead, &m->MutantListEntry);
+                Thread->KernelApcDisable -= m->ApcDisable;
+            }
             if (m->Abandoned) {
                 m->Abandoned = FALSE;
                 abandoned = STATUS_ABANDONED_WAIT_0 - STATUS_WAIT_0;
@@ -285,7 +292,7 @@ KM_MSABI void KiWaitTest(DISPATCHER_HEADER *Header)
         if (b->WaitType == WaitAny) {
             if (KiIsSignaledFor(Header, t) &&
                 atomic_compare_exchange_strong(&t->WaitStatus, &expected, KI_WAIT_CLAIMED)) {
-                LONG status = STATUS_WAIT_0 + b->WaitKey + KiSatisfy(Header, t);
+                LONG status = STATUS_WAIT_0 + b->WaitKey + KiSatisfy(Header, t, true);
                 KiRemoveEntryList(e);
                 b->BlockState = KI_BLOCK_REMOVED;
                 if (KiDeferredBusy) {
@@ -327,7 +334,8 @@ void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr)
     atomic_store(&Thread->Parked, 0);
     atomic_store(&Thread->WakeRef, 0);
     Thread->SpinBudget = 64;
-    KiSingleCpu = HalpProcessorCount() == 1; /* fixed once the HAL is up */
+    atomic_store_explicit(&KiSingleCpu, HalpProcessorCount() == 1, /* fixed once the HAL is up */
+                          memory_order_relaxed);
     Thread->Process = Process;
     Thread->Pcr = Pcr;
     Thread->Priority = 8;
@@ -415,7 +423,7 @@ static KM_MSABI LONG KiTrySatisfy(KI_WAIT *w, PKTHREAD t)
         for (ULONG i = 0; i < w->Count; i++) {
             DISPATCHER_HEADER *h = w->Objects[i];
             if (KiIsSignaledFor(h, t))
-                return (LONG)(STATUS_WAIT_0 + i) + KiSatisfy(h, t);
+                return (LONG)(STATUS_WAIT_0 + i) + KiSatisfy(h, t, false);
         }
         return KI_WAIT_PENDING;
     }
@@ -425,10 +433,31 @@ static KM_MSABI LONG KiTrySatisfy(KI_WAIT *w, PKTHREAD t)
     }
     LONG status = STATUS_WAIT_0;
     for (ULONG i = 0; i < w->Count; i++) {
-        if (KiSatisfy(w->Objects[i], t) && status == STATUS_WAIT_0)
+        if (KiSatisfy(w->Objects[i], t, false) && status == STATUS_WAIT_0)
             status = (LONG)(STATUS_ABANDONED_WAIT_0 + i);
     }
     return status;
+}
+
+/* The waiter's part of a mutant acquisition a signaller decided (see
+   KiSatisfy): Status is the wait's outcome. Only the owner touches an owned
+   mutant's list entry, so no lock is needed; no kernel APC can come in
+   between, since the wait is already decided. */
+static KM_MSABI void KiTakeMutant(PKTHREAD t, LONG Status, PVOID *Objects, ULONG Count)
+{
+    ULONG k;
+    if (Status >= STATUS_WAIT_0 && (ULONG)(Status - STATUS_WAIT_0) < Count)
+        k = (ULONG)(Status - STATUS_WAIT_0);
+    else if (Status >= STATUS_ABANDONED_WAIT_0 && (ULONG)(Status - STATUS_ABANDONED_WAIT_0) < Count)
+        k = (ULONG)(Status - STATUS_ABANDONED_WAIT_0);
+    else
+        return;
+    DISPATCHER_HEADER *h = Objects[k];
+    if (KiObjectType(h) != MutantObject)
+        return;
+    PKMUTANT m = (PKMUTANT)h;
+    KiInsertTailList(&t->MutantListHead, &m->MutantListEntry);
+    t->KernelApcDisable -= m->ApcDisable;
 }
 
 static KM_MSABI void KiUnlinkBlocks(KI_WAIT *w)
@@ -538,7 +567,7 @@ static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG 
     int64_t slept = -1;
     if (budget == 0 && (++t->SpinProbe & 31) == 0)
         budget = 16;
-    if (KiSingleCpu) /* no other CPU could answer while this one spins */
+    if (atomic_load_explicit(&KiSingleCpu, memory_order_relaxed)) /* nobody else could answer */
         budget = 0;
     for (unsigned spins = 0;; spins++) {
         LONG s = atomic_load_explicit(&t->WaitStatus, memory_order_acquire);
@@ -645,9 +674,12 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
             if (Count == 1 && w.Blocks[0].BlockState == KI_BLOCK_REMOVED) {
                 /* Satisfied by a signaller, which unlinked the only block. */
                 atomic_store(&t->WaitStatus, STATUS_SUCCESS);
+                KiTakeMutant(t, status, Object, Count);
                 break;
             }
             KiLockAll(&w);
+            if (status != KI_WAIT_RETRY) /* decided by a signaller, an APC, an alert or time */
+                KiTakeMutant(t, status, Object, Count);
             if (status == KI_WAIT_RETRY) {
                 status = KiTrySatisfy(&w, t);
                 if (status == KI_WAIT_PENDING && KiDeadlinePassed(&deadline))
