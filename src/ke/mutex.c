@@ -10,11 +10,13 @@
  * returns to 1.
  *
  * Invariants:
- *  - SignalState, OwnerThread, Abandoned and MutantListEntry change only
- *    under the mutant's lock.
+ *  - SignalState, OwnerThread and Abandoned change only under the mutant's
+ *    lock; MutantListEntry too, except that a waiter to which a release
+ *    gave the mutant links it itself, without the lock, before its wait
+ *    returns (KiTakeMutant in wait.c): only the owner touches an owned
+ *    mutant's list entry.
  *  - A thread's MutantListHead and KernelApcDisable are changed by the
- *    thread itself, or on its behalf by the signaller that satisfies its
- *    wait while it is blocked in that wait: never by two threads at once.
+ *    thread itself only.
  *  - OwnerThread != NULL exactly when SignalState <= 0.
  *
  * Releasing a mutex the caller does not own is documented to raise
