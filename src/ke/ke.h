@@ -26,6 +26,7 @@
 
 #define KI_BLOCK_ACTIVE 1
 #define KI_BLOCK_REMOVED 0
+#define KI_BLOCK_GAVE_MUTANT 2 /* removed by a signaller that made the thread a mutant's owner */
 
 struct _KPROCESS;
 

@@ -294,7 +294,8 @@ KM_MSABI void KiWaitTest(DISPATCHER_HEADER *Header)
                 atomic_compare_exchange_strong(&t->WaitStatus, &expected, KI_WAIT_CLAIMED)) {
                 LONG status = STATUS_WAIT_0 + b->WaitKey + KiSatisfy(Header, t, true);
                 KiRemoveEntryList(e);
-                b->BlockState = KI_BLOCK_REMOVED;
+                b->BlockState =
+                    KiObjectType(Header) == MutantObject ? KI_BLOCK_GAVE_MUTANT : KI_BLOCK_REMOVED;
                 if (KiDeferredBusy) {
                     atomic_fetch_add(&t->WakeRef, 1);
                     atomic_store(&t->WaitStatus, status);
@@ -440,31 +441,24 @@ static KM_MSABI LONG KiTrySatisfy(KI_WAIT *w, PKTHREAD t)
 }
 
 /* The waiter's part of a mutant acquisition a signaller decided (see
-   KiSatisfy): Status is the wait's outcome. Only the owner touches an owned
-   mutant's list entry, so no lock is needed; no kernel APC can come in
-   between, since the wait is already decided. */
-static KM_MSABI void KiTakeMutant(PKTHREAD t, LONG Status, PVOID *Objects, ULONG Count)
+   KiSatisfy), which marked the block it satisfied KI_BLOCK_GAVE_MUTANT.
+   Only the owner touches an owned mutant's list entry, so no lock is
+   needed; no kernel APC can come in between, since the wait is decided. */
+static KM_MSABI void KiTakeMutant(PKTHREAD t, PKWAIT_BLOCK Block)
 {
-    ULONG k;
-    if (Status >= STATUS_WAIT_0 && (ULONG)(Status - STATUS_WAIT_0) < Count)
-        k = (ULONG)(Status - STATUS_WAIT_0);
-    else if (Status >= STATUS_ABANDONED_WAIT_0 && (ULONG)(Status - STATUS_ABANDONED_WAIT_0) < Count)
-        k = (ULONG)(Status - STATUS_ABANDONED_WAIT_0);
-    else
-        return;
-    DISPATCHER_HEADER *h = Objects[k];
-    if (KiObjectType(h) != MutantObject)
-        return;
-    PKMUTANT m = (PKMUTANT)h;
+    PKMUTANT m = Block->Object;
     KiInsertTailList(&t->MutantListHead, &m->MutantListEntry);
     t->KernelApcDisable -= m->ApcDisable;
 }
 
-static KM_MSABI void KiUnlinkBlocks(KI_WAIT *w)
+static KM_MSABI void KiUnlinkBlocks(KI_WAIT *w, PKTHREAD t)
 {
     for (ULONG i = 0; i < w->Count; i++) {
         PKWAIT_BLOCK b = &w->Blocks[i];
-        if (b->BlockState == KI_BLOCK_ACTIVE) {
+        if (b->BlockState == KI_BLOCK_GAVE_MUTANT) {
+            KiTakeMutant(t, b);
+            b->BlockState = KI_BLOCK_REMOVED;
+        } else if (b->BlockState == KI_BLOCK_ACTIVE) {
             KiRemoveEntryList(&b->WaitListEntry);
             b->BlockState = KI_BLOCK_REMOVED;
         }
@@ -671,15 +665,17 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
         for (;;) {
             status = KiParkThread(t, &deadline, Count == 1 ? KiParkBucketFor(Object[0]) : -1);
             KiWaitForWakers(t);
-            if (Count == 1 && w.Blocks[0].BlockState == KI_BLOCK_REMOVED) {
+            UCHAR only = w.Blocks[0].BlockState;
+            if (Count == 1 && only != KI_BLOCK_ACTIVE) {
                 /* Satisfied by a signaller, which unlinked the only block. */
                 atomic_store(&t->WaitStatus, STATUS_SUCCESS);
-                KiTakeMutant(t, status, Object, Count);
+                if (only == KI_BLOCK_GAVE_MUTANT) {
+                    KiTakeMutant(t, &w.Blocks[0]);
+                    w.Blocks[0].BlockState = KI_BLOCK_REMOVED;
+                }
                 break;
             }
             KiLockAll(&w);
-            if (status != KI_WAIT_RETRY) /* decided by a signaller, an APC, an alert or time */
-                KiTakeMutant(t, status, Object, Count);
             if (status == KI_WAIT_RETRY) {
                 status = KiTrySatisfy(&w, t);
                 if (status == KI_WAIT_PENDING && KiDeadlinePassed(&deadline))
@@ -692,7 +688,7 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
                     continue;
                 }
             }
-            KiUnlinkBlocks(&w);
+            KiUnlinkBlocks(&w, t);
             KiUnlockAll(&w);
             atomic_store(&t->WaitStatus, STATUS_SUCCESS);
             break;
