@@ -213,9 +213,15 @@ static KM_SLOWPATH void KiFlushDeferredWakes(void)
         KiWakeBucket(buckets[i]);
 }
 
+/* A store, not a locked instruction: only the holder changes the word while
+   the lock bit is set (the other bytes of DISPATCHER_HEADER.Lock are the
+   object's type and size, written only when it is initialised), and another
+   CPU's failed attempt writes back the same value. */
 KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header)
 {
-    atomic_fetch_and_explicit((_Atomic LONG *)&Header->Lock, ~KI_LOCK_BIT, memory_order_release);
+    _Atomic LONG *lock = (_Atomic LONG *)&Header->Lock;
+    atomic_store_explicit(lock, atomic_load_explicit(lock, memory_order_relaxed) & ~KI_LOCK_BIT,
+                          memory_order_release);
     if (--KiLocksHeld == 0 && KiDeferredHead && !KiDeferredBusy)
         KiFlushDeferredWakes();
 }
