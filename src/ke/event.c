@@ -14,7 +14,7 @@ VOID NTAPI KeInitializeEvent(PRKEVENT Event, EVENT_TYPE Type, BOOLEAN State)
     Event->Header.Type =
         Type == SynchronizationEvent ? EventSynchronizationObject : EventNotificationObject;
     Event->Header.Size = (UCHAR)(sizeof(KEVENT) / 4);
-    Event->Header.SignalState = State ? 1 : 0;
+    KiSetSignalState(&Event->Header, State ? 1 : 0);
     KiInitializeListHead(&Event->Header.WaitListHead);
 }
 KM_EXPORT(KeInitializeEvent);
@@ -29,7 +29,7 @@ LONG NTAPI KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
     KiLockObject(&Event->Header);
     LONG previous = Event->Header.SignalState;
     if (previous == 0) {
-        Event->Header.SignalState = 1;
+        KiSetSignalState(&Event->Header, 1);
         KiWaitTest(&Event->Header);
     }
     KiUnlockObject(&Event->Header);
@@ -41,7 +41,7 @@ LONG NTAPI KeResetEvent(PRKEVENT Event)
 {
     KiLockObject(&Event->Header);
     LONG previous = Event->Header.SignalState;
-    Event->Header.SignalState = 0;
+    KiSetSignalState(&Event->Header, 0);
     KiUnlockObject(&Event->Header);
     return previous;
 }
@@ -50,7 +50,7 @@ KM_EXPORT(KeResetEvent);
 VOID NTAPI KeClearEvent(PRKEVENT Event)
 {
     KiLockObject(&Event->Header);
-    Event->Header.SignalState = 0;
+    KiSetSignalState(&Event->Header, 0);
     KiUnlockObject(&Event->Header);
 }
 KM_EXPORT(KeClearEvent);
@@ -70,10 +70,10 @@ LONG NTAPI KePulseEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
     KiLockObject(&Event->Header);
     LONG previous = Event->Header.SignalState;
     if (previous == 0) {
-        Event->Header.SignalState = 1;
+        KiSetSignalState(&Event->Header, 1);
         KiWaitTest(&Event->Header);
     }
-    Event->Header.SignalState = 0;
+    KiSetSignalState(&Event->Header, 0);
     KiUnlockObject(&Event->Header);
     return previous;
 }

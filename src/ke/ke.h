@@ -82,6 +82,14 @@ typedef struct _KPROCESS {
     DISPATCHER_HEADER Header; /* ProcessObject */
 } KPROCESS, *PKPROCESS, *PRKPROCESS;
 
+/* An object's SignalState changes under its lock but is read without it
+   (KeReadState*, a waiter spinning before it queues, wait.c): its writes
+   are relaxed atomic stores. */
+static inline void KiSetSignalState(DISPATCHER_HEADER *Header, LONG Value)
+{
+    __atomic_store_n(&Header->SignalState, Value, __ATOMIC_RELAXED);
+}
+
 static inline PKTHREAD KiCurrentThread(void)
 {
     PKTHREAD t;

@@ -34,7 +34,7 @@ static void KipInitializeMutant(PRKMUTANT Mutant, UCHAR ApcDisable)
     Mutant->Header.Lock = 0;
     Mutant->Header.Type = MutantObject;
     Mutant->Header.Size = (UCHAR)(sizeof(KMUTANT) / 4);
-    Mutant->Header.SignalState = 1;
+    KiSetSignalState(&Mutant->Header, 1);
     KiInitializeListHead(&Mutant->Header.WaitListHead);
     Mutant->OwnerThread = NULL;
     Mutant->Abandoned = FALSE;
@@ -56,7 +56,7 @@ VOID NTAPI KeInitializeMutant(PRKMUTANT Mutant, BOOLEAN InitialOwner)
     KipInitializeMutant(Mutant, 0);
     if (InitialOwner) {
         PKTHREAD t = KiCurrentThread();
-        Mutant->Header.SignalState = 0;
+        KiSetSignalState(&Mutant->Header, 0);
         Mutant->OwnerThread = (struct _KTHREAD *)t;
         KiInsertTailList(&t->MutantListHead, &Mutant->MutantListEntry);
     }
@@ -71,7 +71,7 @@ KM_MSABI NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previ
     KiLockObject(&Mutant->Header);
     LONG previous = Mutant->Header.SignalState;
     if (Abandon) {
-        Mutant->Header.SignalState = 1;
+        KiSetSignalState(&Mutant->Header, 1);
         Mutant->Abandoned = TRUE;
     } else {
         if (Mutant->OwnerThread != (struct _KTHREAD *)t) {
@@ -79,7 +79,7 @@ KM_MSABI NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previ
             KiUnlockObject(&Mutant->Header);
             return status;
         }
-        Mutant->Header.SignalState = previous + 1;
+        KiSetSignalState(&Mutant->Header, previous + 1);
     }
     if (Mutant->Header.SignalState == 1) {
         PKTHREAD owner = (PKTHREAD)Mutant->OwnerThread;

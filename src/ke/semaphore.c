@@ -17,7 +17,7 @@ VOID NTAPI KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit)
     Semaphore->Header.Lock = 0;
     Semaphore->Header.Type = SemaphoreObject;
     Semaphore->Header.Size = (UCHAR)(sizeof(KSEMAPHORE) / 4);
-    Semaphore->Header.SignalState = Count;
+    KiSetSignalState(&Semaphore->Header, Count);
     KiInitializeListHead(&Semaphore->Header.WaitListHead);
     Semaphore->Limit = Limit;
 }
@@ -33,7 +33,7 @@ NTSTATUS KiReleaseSemaphore(PRKSEMAPHORE Semaphore, LONG Adjustment, LONG *Previ
         KiUnlockObject(&Semaphore->Header);
         return STATUS_SEMAPHORE_LIMIT_EXCEEDED;
     }
-    Semaphore->Header.SignalState = count;
+    KiSetSignalState(&Semaphore->Header, count);
     if (count > previous)
         KiWaitTest(&Semaphore->Header);
     KiUnlockObject(&Semaphore->Header);

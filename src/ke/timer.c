@@ -80,7 +80,7 @@ VOID NTAPI KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type)
     Timer->Header.Type =
         Type == SynchronizationTimer ? TimerSynchronizationObject : TimerNotificationObject;
     Timer->Header.Size = (UCHAR)(sizeof(KTIMER) / 4);
-    Timer->Header.SignalState = 0;
+    KiSetSignalState(&Timer->Header, 0);
     KiInitializeListHead(&Timer->Header.WaitListHead);
     Timer->DueTime = 0;
     KiInitializeListHead(&Timer->TimerListEntry);

@@ -7,7 +7,9 @@
  * global dispatcher lock.
  *
  * Invariants:
- *  - An object's SignalState and wait list change only under its lock.
+ *  - An object's SignalState and wait list change only under its lock
+ *    (SignalState with relaxed atomic stores: a waiter about to queue on
+ *    one object spins reading it without the lock, KiSpinOnObject).
  *  - A waiter links its blocks while holding the locks of all its objects
  *    (tried in the caller's order, else taken in address order, so two
  *    multi-object waiters cannot deadlock; signallers only ever hold one
@@ -250,10 +252,10 @@ static KM_MSABI LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread, bool BySig
     switch (KiObjectType(h)) {
     case EventSynchronizationObject:
     case TimerSynchronizationObject:
-        h->SignalState = 0;
+        KiSetSignalState(h, 0);
         return 0;
     case SemaphoreObject:
-        h->SignalState--;
+        KiSetSignalState(h, h->SignalState - 1);
         return 0;
     case MutantObject: {
         PKMUTANT m = (PKMUTANT)h;
@@ -331,7 +333,7 @@ void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr)
 {
     Thread->Header.Type = ThreadObject;
     Thread->Header.Size = (UCHAR)(sizeof(DISPATCHER_HEADER) / 4);
-    Thread->Header.SignalState = 0;
+    KiSetSignalState(&Thread->Header, 0);
     KiInitializeListHead(&Thread->Header.WaitListHead);
     KiInitializeListHead(&Thread->MutantListHead);
     KiInitializeListHead(&Thread->ApcListHead[KernelMode]);
@@ -353,7 +355,7 @@ void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr)
 void KiSignalThreadTerminated(PKTHREAD Thread)
 {
     KiLockObject(&Thread->Header);
-    Thread->Header.SignalState = 1;
+    KiSetSignalState(&Thread->Header, 1);
     KiWaitTest(&Thread->Header);
     KiUnlockObject(&Thread->Header);
 }
@@ -561,15 +563,48 @@ static KM_MSABI unsigned KiBudgetAfterSleep(unsigned Budget, int64_t Slept)
     return cover < KI_SPIN_MAX ? cover : KI_SPIN_MAX;
 }
 
-static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucket)
+/* This wait's spin budget, in pauses. */
+static KM_MSABI unsigned KiSpinBudget(PKTHREAD t)
 {
-    unsigned budget = t->SpinBudget, claimed = 0;
-    int64_t slept = -1;
+    unsigned budget = t->SpinBudget;
     if (budget == 0 && (++t->SpinProbe & 31) == 0)
         budget = 16;
     if (atomic_load_explicit(&KiSingleCpu, memory_order_relaxed)) /* nobody else could answer */
         budget = 0;
-    for (unsigned spins = 0;; spins++) {
+    return budget;
+}
+
+static KM_MSABI void KiSpinSucceeded(PKTHREAD t, unsigned Budget)
+{
+    t->SpinBudget = (USHORT)(Budget * 2 + 8 < KI_SPIN_MAX ? Budget * 2 + 8 : KI_SPIN_MAX);
+}
+
+/*
+ * Before queueing on one object (not a mutant): spin a while on its state,
+ * without its lock. A signaller that finds nobody queued only sets the
+ * state, and never touches this thread; the locked path then takes the
+ * object. TRUE when it looked signalled. A mutant is left to the queue: a
+ * thread releasing it and waiting again at once would take it straight back
+ * from a spinner, where a queued waiter is handed it.
+ */
+static KM_MSABI bool KiSpinOnObject(PKTHREAD t, DISPATCHER_HEADER *h, unsigned Budget)
+{
+    for (unsigned spins = 0; spins < Budget; spins++) {
+        if (atomic_load_explicit((_Atomic LONG *)&h->SignalState, memory_order_relaxed) > 0) {
+            KiSpinSucceeded(t, Budget);
+            return true;
+        }
+        __builtin_ia32_pause();
+    }
+    return false;
+}
+
+/* Spun: the spin of this wait was already spent on the object. */
+static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucket, bool Spun)
+{
+    unsigned budget = KiSpinBudget(t), claimed = 0;
+    int64_t slept = -1;
+    for (unsigned spins = Spun ? budget : 0;; spins++) {
         LONG s = atomic_load_explicit(&t->WaitStatus, memory_order_acquire);
         if (s == KI_WAIT_CLAIMED) { /* decided; the signaller publishes it once it unlocked */
             if (++claimed < 256)
@@ -581,9 +616,8 @@ static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG 
         if (s != KI_WAIT_PENDING) {
             if (slept >= 0) /* a wake ended it */
                 t->SpinBudget = (USHORT)KiBudgetAfterSleep(budget, slept);
-            else if (spins <= budget) /* the spin ended the wait */
-                t->SpinBudget =
-                    (USHORT)(budget * 2 + 8 < KI_SPIN_MAX ? budget * 2 + 8 : KI_SPIN_MAX);
+            else if (spins <= budget && !Spun) /* the spin ended the wait */
+                KiSpinSucceeded(t, budget);
             return s;
         }
         if (spins < budget) {
@@ -634,6 +668,11 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
     w.Sorted = Count == 1;
     KiComputeDeadline(Timeout, &deadline);
     t->WaitReason = (UCHAR)WaitReason;
+    bool spun = false;
+    if (Count == 1 && !deadline.Immediate && KiObjectType(Object[0]) != MutantObject) {
+        unsigned budget = KiSpinBudget(t);
+        spun = budget && !KiSpinOnObject(t, Object[0], budget);
+    }
 
     for (;;) {
         KiDeliverKernelApcs();
@@ -669,7 +708,8 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
         KiUnlockAll(&w);
 
         for (;;) {
-            status = KiParkThread(t, &deadline, Count == 1 ? KiParkBucketFor(Object[0]) : -1);
+            status = KiParkThread(t, &deadline, Count == 1 ? KiParkBucketFor(Object[0]) : -1, spun);
+            spun = false;
             KiWaitForWakers(t);
             UCHAR only = w.Blocks[0].BlockState;
             if (Count == 1 && only != KI_BLOCK_ACTIVE) {
@@ -748,7 +788,7 @@ NTSTATUS NTAPI KeDelayExecutionThread(KPROCESSOR_MODE WaitMode, BOOLEAN Alertabl
         atomic_store(&t->WaitStatus, KI_WAIT_PENDING);
         KiRecheckAlert(t, Alertable, WaitMode);
         KiRecheckApc(t, mask);
-        LONG status = KiParkThread(t, &deadline, -1);
+        LONG status = KiParkThread(t, &deadline, -1, false);
         atomic_store(&t->WaitStatus, STATUS_SUCCESS);
         if (status != KI_WAIT_KERNEL_APC) {
             KiDeliverKernelApcs();
