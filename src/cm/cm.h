@@ -202,7 +202,7 @@ NTSTATUS CmQueryValueDword(CM_STORE *Store, CM_KEY_ID Key, const char *Name, ULO
    (without the terminator, which is always written when room allows), or -1
    on invalid input. CmUtf8ToUtf16 with Out NULL counts. */
 long CmUtf8ToUtf16(const char *In, uint16_t *Out, size_t OutUnits);
-long CmUtf16ToUtf8(const uint16_t *In, size_t InUnits, char *Out, size_t OutLen);
+long CmUtf16ToUtf8(const void *In, size_t InUnits, char *Out, size_t OutLen);
 
 /* ---- BCD-style boot settings (for bcdedit) ----
    REG_SZ values under \Registry\Machine\BCD00000000\kmhost in the default

@@ -80,7 +80,7 @@ long CmUtf8ToUtf16(const char *In, uint16_t *Out, size_t OutUnits)
 }
 
 /* In may be a driver's name at an odd address: it is read unaligned. */
-long CmUtf16ToUtf8(const uint16_t *InAny, size_t InUnits, char *Out, size_t OutLen)
+long CmUtf16ToUtf8(const void *InAny, size_t InUnits, char *Out, size_t OutLen)
 {
     const KM_UNALIGNED_WCHAR *In = InAny;
     size_t o = 0;
