@@ -50,8 +50,11 @@
 #define HALP_BLOCK_ALTSTACK (2 * HALP_PAGE)
 #define HALP_BLOCK_STACK (HALP_BLOCK_ALTSTACK + HALP_ALTSTACK_SIZE + HALP_PAGE)
 #define HALP_BLOCK_SIZE (HALP_BLOCK_STACK + HALP_THREAD_STACK_SIZE)
-/* Blocks of ended threads kept for reuse; more are unmapped. */
-#define HALP_RETIRED_MAX 64
+/* Blocks of ended threads kept for reuse; more are unmapped. Their stacks
+   keep the pages their threads touched (no madvise at exit, which would
+   cost every thread a system call), so few are kept: a thread that creates
+   and joins threads in a loop needs two or three. */
+#define HALP_RETIRED_MAX 16
 
 struct _HAL_THREAD_BLOCK {
     char *Map; /* HALP_BLOCK_SIZE bytes; the KPCR is its first page */

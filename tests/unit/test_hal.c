@@ -8,6 +8,7 @@
  * (GCC 12's default) so that kmhost's SIGSEGV handler is the one installed.
  */
 #include "hal/hal.h"
+#include "hal/trap.h"
 #include "kmtest.h"
 
 #include <pthread.h>
@@ -571,6 +572,51 @@ static void TestBugChecks(void)
           "host fault:\n%s", out);
 }
 
+/* A system thread's block: in the thread, GS is the block's KPCR and the
+   stack bounds are the block's stack; once the thread ended, the next
+   allocation reuses the block, with a zeroed KPCR. */
+static KPCR *BlockPcrSeen;
+static uintptr_t BlockLow, BlockHigh, BlockSp;
+static void *BlockThread(void *Arg)
+{
+    HAL_THREAD_BLOCK *b = Arg;
+    HalEnterThreadBlock(b);
+    BlockPcrSeen = HalpCurrentPcr();
+    BlockPcrSeen->Irql = DISPATCH_LEVEL; /* dirty it: the next owner gets it zeroed */
+    if (!HalpThreadStackBounds(&BlockLow, &BlockHigh))
+        BlockLow = BlockHigh = 0;
+    BlockSp = (uintptr_t)__builtin_frame_address(0);
+    HalRetireThreadBlock(b);
+    return NULL;
+}
+
+static void TestThreadBlocks(void)
+{
+    HAL_THREAD_BLOCK *b = HalAllocateThreadBlock();
+    CHECK(b != NULL, "HalAllocateThreadBlock");
+    KPCR *pcr = HalThreadBlockPcr(b);
+    CHECK(HalStartThreadBlock(b, BlockThread, b) == 0, "HalStartThreadBlock");
+    HAL_THREAD_BLOCK *again = NULL;
+    for (int i = 0; i < 200 && !again; i++) {
+        usleep(5000);
+        HAL_THREAD_BLOCK *c = HalAllocateThreadBlock();
+        if (HalThreadBlockPcr(c) == pcr)
+            again = c;
+        else
+            HalFreeThreadBlock(c);
+    }
+    CHECK(BlockPcrSeen == pcr, "the thread's GS base is its block's KPCR");
+    CHECK(BlockLow && BlockSp > BlockLow && BlockSp < BlockHigh &&
+              BlockHigh - BlockLow == 1024 * 1024 && (uintptr_t)pcr < BlockLow,
+          "stack bounds %#lx-%#lx hold the thread's frame %#lx, above the KPCR %p",
+          (unsigned long)BlockLow, (unsigned long)BlockHigh, (unsigned long)BlockSp, (void *)pcr);
+    CHECK(again != NULL, "an ended thread's block is reused");
+    if (again) {
+        CHECK(pcr->Irql == 0 && pcr->Self == NULL, "a reused block's KPCR is zeroed");
+        HalFreeThreadBlock(again);
+    }
+}
+
 /* Processor i is the i-th CPU the process may run on; binding a thread to
    a processor runs it on that CPU, and binding to 0 gives back all. */
 static void TestProcessorBinding(void)
@@ -617,6 +663,7 @@ int main(void)
     TestDriverFaults();
     TestBugChecks();
     TestProcessorBinding();
+    TestThreadBlocks();
 
     return KMTEST_DONE();
 }
