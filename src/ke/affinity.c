@@ -19,6 +19,9 @@
  * applies it (KiAffinityIrqlLowered).
  *
  * Invariant: the affinity fields of a KTHREAD change only on that thread.
+ * A DPC routine runs on its processor's DPC thread, at DISPATCH_LEVEL for
+ * as long as it runs: a call there has no effect (the thread belongs to the
+ * processor, and no lowering would ever apply the move).
  */
 #include "ke/dpc.h"
 
@@ -106,7 +109,7 @@ static KAFFINITY KipSetSystemAffinity(KAFFINITY Affinity)
 {
     PKTHREAD t = KiCurrentThread();
     KAFFINITY previous = t->SystemAffinityActive ? t->SystemAffinity : 0;
-    if (!KipValidMask(Affinity))
+    if (!KipValidMask(Affinity) || KiIsDpcThread())
         return previous; /* documented: no effect */
     if (!t->SystemAffinityActive) {
         /* The user affinity's processor, to come back to: a move still
@@ -122,7 +125,7 @@ static KAFFINITY KipSetSystemAffinity(KAFFINITY Affinity)
 static void KipRevert(KAFFINITY Affinity)
 {
     PKTHREAD t = KiCurrentThread();
-    if (!t->SystemAffinityActive)
+    if (!t->SystemAffinityActive || KiIsDpcThread())
         return; /* documented: no effect without a previous set */
     if (Affinity != 0) {
         if (!KipValidMask(Affinity))

@@ -333,10 +333,17 @@ static void KipDrainOnLowering(KIRQL Old, KIRQL New)
     KipWaitInFlight(q);
 }
 
+bool KiIsDpcThread(void)
+{
+    return KipIsDpcThread;
+}
+
 KM_SLOWPATH void KiIrqlLowered(KIRQL Old, KIRQL New)
 {
-    KiAffinityIrqlLowered(Old, New); /* a processor change deferred at DISPATCH_LEVEL */
     KipDrainOnLowering(Old, New);
+    /* Then a processor change deferred at DISPATCH_LEVEL: the DPCs queued to
+       the processor the thread leaves ran first, on it. */
+    KiAffinityIrqlLowered(Old, New);
     /* Then, as the IRQL passes APC_LEVEL, the thread's kernel APCs (apc.c);
        it may set InterruptRequest again for a lowering still to come. */
     KiApcIrqlLowered(Old, New);

@@ -44,6 +44,9 @@ static inline USHORT KiCurrentProcessorNumber(void)
     return n;
 }
 
+/* TRUE on a processor's DPC thread (where DPC routines run). */
+bool KiIsDpcThread(void);
+
 /* Starts the per-processor DPC threads and the timer thread once; called by
    every routine that can queue a DPC or a timer. */
 void KiEnsureDpcSystem(void);

@@ -70,15 +70,17 @@ KM_MSABI NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previ
 
     KiLockObject(&Mutant->Header);
     LONG previous = Mutant->Header.SignalState;
+    /* Only the owner releases or abandons an owned mutant (the owner's list
+       and APC count are the owner's alone, mutex.c's invariants). */
+    if (Mutant->OwnerThread != (struct _KTHREAD *)t && (!Abandon || Mutant->OwnerThread)) {
+        NTSTATUS status = Mutant->Abandoned ? STATUS_ABANDONED : STATUS_MUTANT_NOT_OWNED;
+        KiUnlockObject(&Mutant->Header);
+        return status;
+    }
     if (Abandon) {
         KiSetSignalState(&Mutant->Header, 1);
         Mutant->Abandoned = TRUE;
     } else {
-        if (Mutant->OwnerThread != (struct _KTHREAD *)t) {
-            NTSTATUS status = Mutant->Abandoned ? STATUS_ABANDONED : STATUS_MUTANT_NOT_OWNED;
-            KiUnlockObject(&Mutant->Header);
-            return status;
-        }
         KiSetSignalState(&Mutant->Header, previous + 1);
     }
     if (Mutant->Header.SignalState == 1) {

@@ -215,15 +215,21 @@ static KM_SLOWPATH void KiFlushDeferredWakes(void)
         KiWakeBucket(buckets[i]);
 }
 
-/* A store, not a locked instruction: only the holder changes the word while
-   the lock bit is set (the other bytes of DISPATCHER_HEADER.Lock are the
-   object's type and size, written only when it is initialised), and another
-   CPU's failed attempt writes back the same value. */
+/* A store, not a locked instruction, for every object but timers: only the
+   holder changes the word while the lock bit is set (its other bytes are the
+   object's type and size, written when it is initialised), and another
+   CPU's failed attempt writes back the same value. A timer's Inserted byte
+   changes under the timer-queue lock only (timer.c), so a timer is unlocked
+   with a locked AND that leaves it alone. */
 KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header)
 {
     _Atomic LONG *lock = (_Atomic LONG *)&Header->Lock;
-    atomic_store_explicit(lock, atomic_load_explicit(lock, memory_order_relaxed) & ~KI_LOCK_BIT,
-                          memory_order_release);
+    LONG word = atomic_load_explicit(lock, memory_order_relaxed);
+    UCHAR type = (UCHAR)(word & 0x7f);
+    if (type == TimerNotificationObject || type == TimerSynchronizationObject)
+        atomic_fetch_and_explicit(lock, ~KI_LOCK_BIT, memory_order_release);
+    else
+        atomic_store_explicit(lock, word & ~KI_LOCK_BIT, memory_order_release);
     if (--KiLocksHeld == 0 && KiDeferredHead && !KiDeferredBusy)
         KiFlushDeferredWakes();
 }

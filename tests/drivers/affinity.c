@@ -5,7 +5,8 @@
 // DISPATCH_LEVEL; a mask naming a processor that does not exist has no
 // effect; KeRevertToUserAffinityThreadEx restores what it is given (0: the
 // user affinity) and has no effect without a previous set; the group forms
-// report a user affinity as an all-zero GROUP_AFFINITY.
+// report a user affinity as an all-zero GROUP_AFFINITY; a DPC queued to the
+// processor runs before a move deferred at DISPATCH_LEVEL.
 // EXPECT-EXIT: 0
 #include "harness.h"
 
@@ -95,6 +96,41 @@ static void test_dispatch_level(void)
     KeRevertToUserAffinityThreadEx(0);
 }
 
+static volatile LONG g_dpc_ran;
+
+static VOID NTAPI count_dpc(PKDPC dpc, PVOID context, PVOID arg1, PVOID arg2)
+{
+    UNREFERENCED_PARAMETER(dpc);
+    UNREFERENCED_PARAMETER(context);
+    UNREFERENCED_PARAMETER(arg1);
+    UNREFERENCED_PARAMETER(arg2);
+    InterlockedIncrement(&g_dpc_ran);
+}
+
+/* A DPC queued at DISPATCH_LEVEL to the current processor runs when the
+   IRQL drops below DISPATCH_LEVEL there, before a move deferred at the same
+   IRQL takes the thread elsewhere. */
+static void test_dpc_before_move(void)
+{
+    static KDPC dpc;
+    KIRQL old;
+
+    if (g_count < 2)
+        return;
+    KeInitializeDpc(&dpc, count_dpc, NULL);
+    g_dpc_ran = 0;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    ULONG here = KeGetCurrentProcessorNumberEx(NULL);
+    KeInsertQueueDpc(&dpc, NULL, NULL);
+    KAFFINITY previous = KeSetSystemAffinityThreadEx(bit(here == 0 ? 1 : 0));
+    KeLowerIrql(old);
+    is_int(g_dpc_ran, 1,
+           "a DPC queued to this processor at DISPATCH_LEVEL ran when the IRQL dropped, "
+           "though a move to another processor was pending");
+    KeRevertToUserAffinityThreadEx(previous);
+    KeFlushQueuedDpcs();
+}
+
 static void test_legacy_and_group(void)
 {
     GROUP_AFFINITY want = {0}, previous, again;
@@ -171,6 +207,7 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT driver, PUNICODE_STRING registry_path)
     test_nesting();
     test_invalid();
     test_dispatch_level();
+    test_dpc_before_move();
     test_legacy_and_group();
     test_not_inherited();
     return STATUS_SUCCESS;
