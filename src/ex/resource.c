@@ -140,7 +140,7 @@ static void ExpWake(PERESOURCE r, const EXP_WAKE *Wake)
     if (Wake->Shared) {
         DISPATCHER_HEADER *h = &r->SharedWaiters->Header;
         KiLockObject(h);
-        KiSetSignalState(h, h->SignalState + Wake->Shared);
+        KiSetSignalState(h, KiGetSignalState(h) + Wake->Shared);
         KiWaitTest(h);
         KiUnlockObject(h);
     }

@@ -27,7 +27,7 @@ LONG NTAPI KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
     VfpCheckIrql(VF_DDI_KE_SET_EVENT, KiCurrentIrql(), Event,
                  __builtin_return_address(0)); /* verifier */
     KiLockObject(&Event->Header);
-    LONG previous = Event->Header.SignalState;
+    LONG previous = KiGetSignalState(&Event->Header);
     if (previous == 0) {
         KiSetSignalState(&Event->Header, 1);
         KiWaitTest(&Event->Header);
@@ -40,7 +40,7 @@ KM_EXPORT(KeSetEvent);
 LONG NTAPI KeResetEvent(PRKEVENT Event)
 {
     KiLockObject(&Event->Header);
-    LONG previous = Event->Header.SignalState;
+    LONG previous = KiGetSignalState(&Event->Header);
     KiSetSignalState(&Event->Header, 0);
     KiUnlockObject(&Event->Header);
     return previous;
@@ -68,7 +68,7 @@ LONG NTAPI KePulseEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
     (void)Increment;
     (void)Wait;
     KiLockObject(&Event->Header);
-    LONG previous = Event->Header.SignalState;
+    LONG previous = KiGetSignalState(&Event->Header);
     if (previous == 0) {
         KiSetSignalState(&Event->Header, 1);
         KiWaitTest(&Event->Header);

@@ -89,6 +89,13 @@ static inline void KiSetSignalState(DISPATCHER_HEADER *Header, LONG Value)
 {
     __atomic_store_n(&Header->SignalState, Value, __ATOMIC_RELAXED);
 }
+/* And its reads, under the lock too, are relaxed atomic loads: a waiter
+   may also change it without the lock, in one compare-exchange with the
+   lock word that requires the lock free (KiTakeUnlocked, wait.c). */
+static inline LONG KiGetSignalState(const DISPATCHER_HEADER *Header)
+{
+    return __atomic_load_n(&Header->SignalState, __ATOMIC_RELAXED);
+}
 
 static inline PKTHREAD KiCurrentThread(void)
 {

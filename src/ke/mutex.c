@@ -69,7 +69,7 @@ KM_MSABI NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previ
     bool apcs_enabled = false;
 
     KiLockObject(&Mutant->Header);
-    LONG previous = Mutant->Header.SignalState;
+    LONG previous = KiGetSignalState(&Mutant->Header);
     /* Only the owner releases or abandons an owned mutant (the owner's list
        and APC count are the owner's alone, mutex.c's invariants). */
     if (Mutant->OwnerThread != (struct _KTHREAD *)t && (!Abandon || Mutant->OwnerThread)) {
@@ -83,7 +83,7 @@ KM_MSABI NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previ
     } else {
         KiSetSignalState(&Mutant->Header, previous + 1);
     }
-    if (Mutant->Header.SignalState == 1) {
+    if (KiGetSignalState(&Mutant->Header) == 1) {
         PKTHREAD owner = (PKTHREAD)Mutant->OwnerThread;
         if (owner) {
             KiRemoveEntryList(&Mutant->MutantListEntry);

@@ -26,7 +26,7 @@ KM_EXPORT(KeInitializeSemaphore);
 NTSTATUS KiReleaseSemaphore(PRKSEMAPHORE Semaphore, LONG Adjustment, LONG *Previous)
 {
     KiLockObject(&Semaphore->Header);
-    LONG previous = Semaphore->Header.SignalState;
+    LONG previous = KiGetSignalState(&Semaphore->Header);
     LONG count;
     if (__builtin_add_overflow(previous, Adjustment, &count) || count > Semaphore->Limit ||
         count < previous) {

@@ -242,8 +242,8 @@ static inline UCHAR KiObjectType(const DISPATCHER_HEADER *h)
 static KM_MSABI bool KiIsSignaledFor(DISPATCHER_HEADER *h, PKTHREAD Thread)
 {
     if (KiObjectType(h) == MutantObject)
-        return h->SignalState > 0 || ((PKMUTANT)h)->OwnerThread == (struct _KTHREAD *)Thread;
-    return h->SignalState > 0;
+        return KiGetSignalState(h) > 0 || ((PKMUTANT)h)->OwnerThread == (struct _KTHREAD *)Thread;
+    return KiGetSignalState(h) > 0;
 }
 
 /* Consume what a satisfied wait takes from the object; returns
@@ -261,12 +261,13 @@ static KM_MSABI LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread, bool BySig
         KiSetSignalState(h, 0);
         return 0;
     case SemaphoreObject:
-        KiSetSignalState(h, h->SignalState - 1);
+        KiSetSignalState(h, KiGetSignalState(h) - 1);
         return 0;
     case MutantObject: {
         PKMUTANT m = (PKMUTANT)h;
         LONG abandoned = 0;
-        if (--h->SignalState == 0) {
+        KiSetSignalState(h, KiGetSignalState(h) - 1);
+        if (KiGetSignalState(h) == 0) {
             m->OwnerThread = (struct _KTHREAD *)Thread;
             if (!BySignaller) {
                 KiInsertTailList(&Thread->MutantListHead, &m->MutantListEntry);
@@ -298,7 +299,7 @@ static inline void KiWaitForWakers(PKTHREAD t)
 KM_MSABI void KiWaitTest(DISPATCHER_HEADER *Header)
 {
     PLIST_ENTRY head = &Header->WaitListHead;
-    for (PLIST_ENTRY e = head->Flink; e != head && Header->SignalState > 0;) {
+    for (PLIST_ENTRY e = head->Flink; e != head && KiGetSignalState(Header) > 0;) {
         PLIST_ENTRY next = e->Flink;
         PKWAIT_BLOCK b = CONTAINING_RECORD(e, KWAIT_BLOCK, WaitListEntry);
         PKTHREAD t = b->Thread;
@@ -605,6 +606,51 @@ static KM_MSABI bool KiSpinOnObject(PKTHREAD t, DISPATCHER_HEADER *h, unsigned B
     return false;
 }
 
+/*
+ * A wait on one object (not a mutant) that saw it signalled takes it
+ * without queueing: one compare-exchange of the header's first eight bytes,
+ * the lock word and SignalState together, which succeeds only while the
+ * lock is free. So it is the same as taking the lock, satisfying the wait
+ * and unlocking (KiSatisfy's rule: a synchronization event or timer is
+ * reset, a semaphore's count drops by one, anything else stays signalled),
+ * in one locked instruction, and the lock's holders never see SignalState
+ * change under them. FALSE when the lock was held or the object is not
+ * signalled any more: the locked path then decides.
+ */
+static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
+{
+    _Static_assert(offsetof(DISPATCHER_HEADER, SignalState) == 4, "Lock and SignalState");
+    if ((uintptr_t)h & 7) /* a header a driver packed unaligned: no split locked access */
+        return false;
+    _Atomic int64_t *both = (_Atomic int64_t *)&h->Lock;
+    int64_t old = atomic_load_explicit(both, memory_order_acquire);
+    for (;;) {
+        LONG lock = (LONG)(uint32_t)old, state = (LONG)(old >> 32);
+        if ((lock & KI_LOCK_BIT) || state <= 0)
+            return false;
+        switch ((UCHAR)(lock & 0x7f)) {
+        case EventSynchronizationObject:
+        case TimerSynchronizationObject:
+            state = 0;
+            break;
+        case SemaphoreObject:
+            state--;
+            break;
+        case EventNotificationObject:
+        case TimerNotificationObject:
+        case ThreadObject:
+        case ProcessObject: /* stays signalled: seeing it (acquire) is enough */
+            return true;
+        default:
+            return false;
+        }
+        int64_t next = (int64_t)(((uint64_t)(uint32_t)state << 32) | (uint32_t)lock);
+        if (atomic_compare_exchange_weak_explicit(both, &old, next, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return true;
+    }
+}
+
 /* Spun: the spin of this wait was already spent on the object. */
 static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG Bucket, bool Spun)
 {
@@ -675,12 +721,18 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
     KiComputeDeadline(Timeout, &deadline);
     t->WaitReason = (UCHAR)WaitReason;
     bool spun = false;
+    status = KI_WAIT_PENDING;
     if (Count == 1 && !deadline.Immediate && KiObjectType(Object[0]) != MutantObject) {
         unsigned budget = KiSpinBudget(t);
         spun = budget && !KiSpinOnObject(t, Object[0], budget);
+        if (budget && !spun) { /* it looked signalled: take it without the lock if free */
+            KiDeliverKernelApcs();
+            if (KiTakeUnlocked(Object[0]))
+                status = STATUS_WAIT_0;
+        }
     }
 
-    for (;;) {
+    while (status == KI_WAIT_PENDING || status == KI_WAIT_KERNEL_APC) {
         KiDeliverKernelApcs();
         UCHAR mask = KiApcWaitMask(Alertable, WaitMode);
         KiPrepareWait(t, WaitMode, Alertable, mask);

@@ -232,7 +232,7 @@ KM_SLOWPATH void VfpMutexAcquiredByWait(PVOID Mutex, const void *Site)
         return;
     PKTHREAD t = KiCurrentThread();
     PKMUTANT m = Mutex;
-    if (!t || m->OwnerThread != (struct _KTHREAD *)t || m->Header.SignalState != 0)
+    if (!t || m->OwnerThread != (struct _KTHREAD *)t || KiGetSignalState(&m->Header) != 0)
         return; /* not owned, or a recursive acquisition: no new order */
     VfpRecordOrder(VF_LOCK_MUTEX, Mutex, VfpDriverSite(Site), &t->MutantListHead);
 }
