@@ -7,9 +7,12 @@
  * global dispatcher lock.
  *
  * Invariants:
- *  - An object's SignalState and wait list change only under its lock
- *    (SignalState with relaxed atomic stores: a waiter about to queue on
- *    one object spins reading it without the lock, KiSpinOnObject).
+ *  - An object's SignalState and wait list change only under its lock, or
+ *    (SignalState) in one compare-exchange of the lock word and SignalState
+ *    together that requires the lock free, which is the same as locking,
+ *    changing and unlocking (KiTakeUnlocked). SignalState is read and
+ *    written with relaxed atomics: a waiter about to queue spins reading it
+ *    without the lock (KiSpinOnObjects).
  *  - A waiter links its blocks while holding the locks of all its objects
  *    (tried in the caller's order, else taken in address order, so two
  *    multi-object waiters cannot deadlock; signallers only ever hold one
@@ -587,27 +590,39 @@ static KM_MSABI void KiSpinSucceeded(PKTHREAD t, unsigned Budget)
 }
 
 /*
- * Before queueing on one object (not a mutant): spin a while on its state,
- * without its lock. A signaller that finds nobody queued only sets the
- * state, and never touches this thread; the locked path then takes the
- * object. TRUE when it looked signalled. A mutant is left to the queue: a
- * thread releasing it and waiting again at once would take it straight back
- * from a spinner, where a queued waiter is handed it.
+ * Before queueing a WaitAny (or a wait on one object) on objects none of
+ * which is a mutant: spin a while on their states, without their locks. A
+ * signaller that finds nobody queued only sets the state, and never touches
+ * this thread; KiTakeUnlocked or the locked path then takes the object.
+ * Returns the index of the first object that looked signalled, scanned in
+ * the caller's order as the locked path does, or -1. A mutant is left to
+ * the queue: a thread releasing it and waiting again at once would take it
+ * straight back from a spinner, where a queued waiter is handed it.
  */
-static KM_MSABI bool KiSpinOnObject(PKTHREAD t, DISPATCHER_HEADER *h, unsigned Budget)
+static KM_MSABI LONG KiSpinOnObjects(PKTHREAD t, PVOID *Objects, ULONG Count, unsigned Budget)
 {
     for (unsigned spins = 0; spins < Budget; spins++) {
-        if (atomic_load_explicit((_Atomic LONG *)&h->SignalState, memory_order_relaxed) > 0) {
-            KiSpinSucceeded(t, Budget);
-            return true;
+        for (ULONG i = 0; i < Count; i++) {
+            if (KiGetSignalState(Objects[i]) > 0) {
+                KiSpinSucceeded(t, Budget);
+                return (LONG)i;
+            }
         }
         __builtin_ia32_pause();
     }
+    return -1;
+}
+
+static KM_MSABI bool KiAnyMutant(PVOID *Objects, ULONG Count)
+{
+    for (ULONG i = 0; i < Count; i++)
+        if (KiObjectType(Objects[i]) == MutantObject)
+            return true;
     return false;
 }
 
 /*
- * A wait on one object (not a mutant) that saw it signalled takes it
+ * A wait that saw one of its objects (not a mutant) signalled takes it
  * without queueing: one compare-exchange of the header's first eight bytes,
  * the lock word and SignalState together, which succeeds only while the
  * lock is free. So it is the same as taking the lock, satisfying the wait
@@ -722,13 +737,14 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
     t->WaitReason = (UCHAR)WaitReason;
     bool spun = false;
     status = KI_WAIT_PENDING;
-    if (Count == 1 && !deadline.Immediate && KiObjectType(Object[0]) != MutantObject) {
+    if ((Count == 1 || WaitType == WaitAny) && !deadline.Immediate && !KiAnyMutant(Object, Count)) {
         unsigned budget = KiSpinBudget(t);
-        spun = budget && !KiSpinOnObject(t, Object[0], budget);
-        if (budget && !spun) { /* it looked signalled: take it without the lock if free */
+        LONG seen = budget ? KiSpinOnObjects(t, Object, Count, budget) : -1;
+        spun = budget && seen < 0;
+        if (seen >= 0) { /* it looked signalled: take it without the lock if free */
             KiDeliverKernelApcs();
-            if (KiTakeUnlocked(Object[0]))
-                status = STATUS_WAIT_0;
+            if (KiTakeUnlocked(Object[seen]))
+                status = STATUS_WAIT_0 + seen;
         }
     }
 
