@@ -725,31 +725,27 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
     if (Count == 0 || (WaitType != WaitAny && WaitType != WaitAll))
         return STATUS_INVALID_PARAMETER;
 
+    w.Count = Count;
+    w.Objects = Object;
+    w.Blocks = WaitBlockArray ? WaitBlockArray : t->WaitBlock;
+    w.Type = WaitType;
+    for (ULONG i = 0; i < Count; i++)
+        w.Locks[i] = Object[i];
+    w.LockCount = Count;
+    w.Sorted = Count == 1;
     KiComputeDeadline(Timeout, &deadline);
     t->WaitReason = (UCHAR)WaitReason;
     bool spun = false;
     status = KI_WAIT_PENDING;
-    if ((Count == 1 || WaitType == WaitAny) && !deadline.Immediate) {
+    if ((Count == 1 || WaitType == WaitAny) && !deadline.Immediate && !KiAnyMutant(Object, Count)) {
         unsigned budget = KiSpinBudget(t);
-        if (budget && !KiAnyMutant(Object, Count)) {
-            LONG seen = KiSpinOnObjects(t, Object, Count, budget);
-            spun = seen < 0;
-            if (seen >= 0) { /* it looked signalled: take it without the lock if free */
-                KiDeliverKernelApcs();
-                if (KiTakeUnlocked(Object[seen]))
-                    status = STATUS_WAIT_0 + seen;
-            }
+        LONG seen = budget ? KiSpinOnObjects(t, Object, Count, budget) : -1;
+        spun = budget && seen < 0;
+        if (seen >= 0) { /* it looked signalled: take it without the lock if free */
+            KiDeliverKernelApcs();
+            if (KiTakeUnlocked(Object[seen]))
+                status = STATUS_WAIT_0 + seen;
         }
-    }
-    if (status == KI_WAIT_PENDING) { /* the locked path's view of the wait */
-        w.Count = Count;
-        w.Objects = Object;
-        w.Blocks = WaitBlockArray ? WaitBlockArray : t->WaitBlock;
-        w.Type = WaitType;
-        for (ULONG i = 0; i < Count; i++)
-            w.Locks[i] = Object[i];
-        w.LockCount = Count;
-        w.Sorted = Count == 1;
     }
 
     while (status == KI_WAIT_PENDING || status == KI_WAIT_KERNEL_APC) {
