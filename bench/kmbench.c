@@ -34,7 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { CHILD_TIMEOUT_S = 180, DEFAULT_ROUNDS = 5 };
+enum { CHILD_TIMEOUT_S = 180, DEFAULT_ROUNDS = 9 };
 
 enum side { KMHOST, NATIVE };
 
