@@ -290,7 +290,9 @@ KM_SLOWPATH void VfpResourceReleasing(const void *Resource, ULONG_PTR Owner, con
 KM_SLOWPATH void VfpSpinLockNotHeld(const void *Lock, const void *Site);
 static inline void VfpCheckSpinLockRelease(const KSPIN_LOCK *Lock, const void *Site)
 {
-    if (!(__atomic_load_n(Lock, __ATOMIC_RELAXED) & 1) && VfpEnabled(VF_LOCKS))
+    /* The flag first: without the check, the release touches the lock's
+       cache line once, with its store (contended, every access moves it). */
+    if (VfpEnabled(VF_LOCKS) && !(__atomic_load_n(Lock, __ATOMIC_RELAXED) & 1))
         VfpSpinLockNotHeld(Lock, Site);
 }
 
