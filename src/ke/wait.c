@@ -595,7 +595,8 @@ static KM_MSABI void KiSpinSucceeded(PKTHREAD t, unsigned Budget)
  * signaller that finds nobody queued only sets the state, and never touches
  * this thread; KiTakeUnlocked or the locked path then takes the object.
  * Returns the index of the first object that looked signalled, scanned in
- * the caller's order as the locked path does, or -1. A mutant is left to
+ * the caller's order, or -1; the caller then takes the lowest one signalled
+ * (KiTakeUnlocked for index 0, else KiTakeLowest). A mutant is left to
  * the queue: a thread releasing it and waiting again at once would take it
  * straight back from a spinner, where a queued waiter is handed it.
  */
@@ -664,6 +665,31 @@ static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
                                                   memory_order_acquire))
             return true;
     }
+}
+
+/*
+ * A WaitAny whose spin saw object Count - 1 signalled first: documented, it
+ * returns the lowest index among the objects signalled, so the objects
+ * before it count too. With their locks (and that one's) held, nothing
+ * changes their states (KiTakeUnlocked needs the lock free too), and the
+ * locked path's in-order test decides; the rest of the objects cannot
+ * matter. KI_WAIT_PENDING when none of them is signalled any more.
+ */
+static KM_MSABI LONG KiTakeLowest(PKTHREAD t, PVOID *Objects, ULONG Count)
+{
+    KI_WAIT p;
+    p.Count = Count;
+    p.Objects = Objects;
+    p.Blocks = NULL;
+    p.Type = WaitAny;
+    for (ULONG i = 0; i < Count; i++)
+        p.Locks[i] = Objects[i];
+    p.LockCount = Count;
+    p.Sorted = false;
+    KiLockAll(&p);
+    LONG status = KiTrySatisfy(&p, t);
+    KiUnlockAll(&p);
+    return status;
 }
 
 /* Spun: the spin of this wait was already spent on the object. */
@@ -741,10 +767,12 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
         unsigned budget = KiSpinBudget(t);
         LONG seen = budget ? KiSpinOnObjects(t, Object, Count, budget) : -1;
         spun = budget && seen < 0;
-        if (seen >= 0) { /* it looked signalled: take it without the lock if free */
+        if (seen >= 0) { /* it looked signalled: take it */
             KiDeliverKernelApcs();
-            if (KiTakeUnlocked(Object[seen]))
-                status = STATUS_WAIT_0 + seen;
+            if (seen == 0) /* no object before it: without the lock if free */
+                status = KiTakeUnlocked(Object[0]) ? STATUS_WAIT_0 : KI_WAIT_PENDING;
+            else
+                status = KiTakeLowest(t, Object, (ULONG)seen + 1);
         }
     }
 
