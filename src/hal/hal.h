@@ -19,8 +19,9 @@
 /* This thread's KPCR (its GS base), or NULL when none was set. Signal-safe. */
 KPCR *HalpCurrentPcr(void);
 
-/* Every host thread that runs driver code calls HalInitThreadSignalStack
-   before it does, and HalFreeThreadSignalStack before it ends: faults are
+/* Every host thread that runs driver code and is not a system thread on a
+   thread block (below) calls HalInitThreadSignalStack before it does, and
+   HalFreeThreadSignalStack before it ends: faults are
    handled on this alternate stack (a stack overflow would otherwise kill the
    process), and the thread's stack bounds are recorded so that an overflow
    is recognised. HalInitSystem does it for the thread that calls it. Both are
