@@ -78,16 +78,11 @@ enum { WAIT_SPINS = 2048 };
    process's affinity, before any thread is bound to a CPU. */
 static int wait_spin_limit = WAIT_SPINS;
 
-static int wait_spins(void)
-{
-    return wait_spin_limit;
-}
-
 /* One waiter per event: consumes the signal, as a satisfied wait on a
    SynchronizationEvent does. */
 static void event_wait(atomic_int *E)
 {
-    for (int spins = 0, limit = wait_spins(); spins < limit; spins++) {
+    for (int spins = 0, limit = wait_spin_limit; spins < limit; spins++) {
         int c = 1;
         if (atomic_load_explicit(E, memory_order_relaxed) == 1 &&
             atomic_compare_exchange_strong_explicit(E, &c, 0, memory_order_acquire,
@@ -390,7 +385,7 @@ static volatile long shared_count;
 static void mutex_lock(void)
 {
     int ticket = atomic_fetch_add(&mutex_next, 1);
-    for (int spins = 0, limit = wait_spins(); spins < limit; spins++) {
+    for (int spins = 0, limit = wait_spin_limit; spins < limit; spins++) {
         if (atomic_load_explicit(&mutex_serving, memory_order_acquire) == ticket)
             return;
         __builtin_ia32_pause();

@@ -80,16 +80,17 @@ static void KipMove(PKTHREAD t, KAFFINITY Mask)
         KipSetProcessor((USHORT)__builtin_ctzll(Mask));
 }
 
-/* The move now, or when the IRQL drops below DISPATCH_LEVEL. */
-static void KipMoveOrDefer(PKTHREAD t, UCHAR Kind, KAFFINITY Mask)
+/* The move now, or when the IRQL drops below DISPATCH_LEVEL (Mask 0: back
+   to the user affinity). */
+static void KipMoveOrDefer(PKTHREAD t, KAFFINITY Mask)
 {
     if (KiCurrentIrql() < DISPATCH_LEVEL) {
-        t->AffinityPending = KI_AFFINITY_NONE;
-        KipMove(t, Kind == KI_AFFINITY_USER ? 0 : Mask);
+        t->AffinityPending = FALSE;
+        KipMove(t, Mask);
         return;
     }
     t->PendingAffinity = Mask;
-    t->AffinityPending = Kind;
+    t->AffinityPending = TRUE;
     __atomic_store_n(&t->Pcr->InterruptRequest, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -98,9 +99,8 @@ void KiAffinityIrqlLowered(KIRQL Old, KIRQL New)
     PKTHREAD t = KiCurrentThread();
     if (Old < DISPATCH_LEVEL || New >= DISPATCH_LEVEL || !t || !t->AffinityPending)
         return;
-    UCHAR kind = t->AffinityPending;
-    t->AffinityPending = KI_AFFINITY_NONE;
-    KipMove(t, kind == KI_AFFINITY_USER ? 0 : t->PendingAffinity);
+    t->AffinityPending = FALSE;
+    KipMove(t, t->PendingAffinity);
 }
 
 /* Sets the system affinity; returns the previous one (0: the user
@@ -118,7 +118,7 @@ static KAFFINITY KipSetSystemAffinity(KAFFINITY Affinity)
         t->SystemAffinityActive = TRUE;
     }
     t->SystemAffinity = Affinity;
-    KipMoveOrDefer(t, KI_AFFINITY_SET, Affinity);
+    KipMoveOrDefer(t, Affinity);
     return previous;
 }
 
@@ -131,12 +131,12 @@ static void KipRevert(KAFFINITY Affinity)
         if (!KipValidMask(Affinity))
             return;
         t->SystemAffinity = Affinity;
-        KipMoveOrDefer(t, KI_AFFINITY_SET, Affinity);
+        KipMoveOrDefer(t, Affinity);
         return;
     }
     t->SystemAffinityActive = FALSE;
     t->SystemAffinity = 0;
-    KipMoveOrDefer(t, KI_AFFINITY_USER, 0);
+    KipMoveOrDefer(t, 0);
 }
 
 KAFFINITY NTAPI KeSetSystemAffinityThreadEx(KAFFINITY Affinity)

@@ -66,17 +66,13 @@ typedef struct _KTHREAD {
     BOOLEAN KernelApcInProgress; /* a normal kernel APC's NormalRoutine is running */
     /* Affinity (affinity.c); changed by the thread itself only. */
     UCHAR SystemAffinityActive; /* KeSetSystemAffinityThreadEx is in force */
-    UCHAR AffinityPending;      /* KI_AFFINITY_*: a move waiting for the IRQL to drop */
+    UCHAR AffinityPending;      /* a move to PendingAffinity waits for the IRQL to drop */
     USHORT UserProcessor;       /* KPCR.Number under the user affinity */
     ULONG_PTR SystemAffinity;   /* the system affinity in force (KAFFINITY) */
-    ULONG_PTR PendingAffinity;  /* for KI_AFFINITY_SET */
+    ULONG_PTR PendingAffinity;  /* KAFFINITY; 0: back to the user affinity */
 } KTHREAD, *PKTHREAD, *PRKTHREAD;
 _Static_assert(offsetof(KTHREAD, WaitBlock) + sizeof(KWAIT_BLOCK) <= 128,
                "the outcome and the first wait block share a cache line");
-
-#define KI_AFFINITY_NONE 0
-#define KI_AFFINITY_SET 1  /* move to the processors of PendingAffinity */
-#define KI_AFFINITY_USER 2 /* back to the user affinity */
 
 typedef struct _KPROCESS {
     DISPATCHER_HEADER Header; /* ProcessObject */

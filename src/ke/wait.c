@@ -249,6 +249,31 @@ static KM_MSABI bool KiIsSignaledFor(DISPATCHER_HEADER *h, PKTHREAD Thread)
     return KiGetSignalState(h) > 0;
 }
 
+/* What a satisfied wait leaves in the SignalState of an object that is not
+   a mutant: a synchronization event or timer is reset, a semaphore's count
+   drops by one, a notification event or timer, a thread or a process stays
+   signalled. FALSE for a type without such a rule (a mutant: KiSatisfy). */
+static inline bool KiStateAfterSatisfy(UCHAR Type, LONG State, LONG *After)
+{
+    switch (Type) {
+    case EventSynchronizationObject:
+    case TimerSynchronizationObject:
+        *After = 0;
+        return true;
+    case SemaphoreObject:
+        *After = State - 1;
+        return true;
+    case EventNotificationObject:
+    case TimerNotificationObject:
+    case ThreadObject:
+    case ProcessObject:
+        *After = State;
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Consume what a satisfied wait takes from the object; returns
    STATUS_ABANDONED_WAIT_0 - STATUS_WAIT_0 for an abandoned mutant, else 0.
    A mutant acquired by Thread: it becomes the owner; it is linked into the
@@ -258,34 +283,28 @@ static KM_MSABI bool KiIsSignaledFor(DISPATCHER_HEADER *h, PKTHREAD Thread)
    signaller never writes to the waiter's thread beyond the wait's outcome. */
 static KM_MSABI LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread, bool BySignaller)
 {
-    switch (KiObjectType(h)) {
-    case EventSynchronizationObject:
-    case TimerSynchronizationObject:
-        KiSetSignalState(h, 0);
+    UCHAR type = KiObjectType(h);
+    LONG state = KiGetSignalState(h), after;
+    if (type != MutantObject) {
+        if (KiStateAfterSatisfy(type, state, &after) && after != state)
+            KiSetSignalState(h, after);
         return 0;
-    case SemaphoreObject:
-        KiSetSignalState(h, KiGetSignalState(h) - 1);
-        return 0;
-    case MutantObject: {
-        PKMUTANT m = (PKMUTANT)h;
-        LONG abandoned = 0;
-        KiSetSignalState(h, KiGetSignalState(h) - 1);
-        if (KiGetSignalState(h) == 0) {
-            m->OwnerThread = (struct _KTHREAD *)Thread;
-            if (!BySignaller) {
-                KiInsertTailList(&Thread->MutantListHead, &m->MutantListEntry);
-                Thread->KernelApcDisable -= m->ApcDisable;
-            }
-            if (m->Abandoned) {
-                m->Abandoned = FALSE;
-                abandoned = STATUS_ABANDONED_WAIT_0 - STATUS_WAIT_0;
-            }
+    }
+    PKMUTANT m = (PKMUTANT)h;
+    LONG abandoned = 0;
+    KiSetSignalState(h, state - 1);
+    if (state - 1 == 0) {
+        m->OwnerThread = (struct _KTHREAD *)Thread;
+        if (!BySignaller) {
+            KiInsertTailList(&Thread->MutantListHead, &m->MutantListEntry);
+            Thread->KernelApcDisable -= m->ApcDisable;
         }
-        return abandoned;
+        if (m->Abandoned) {
+            m->Abandoned = FALSE;
+            abandoned = STATUS_ABANDONED_WAIT_0 - STATUS_WAIT_0;
+        }
     }
-    default: /* notification events and timers, threads, processes stay signalled */
-        return 0;
-    }
+    return abandoned;
 }
 
 /* The waiter's side: no signaller still touches this thread. */
@@ -390,6 +409,18 @@ typedef struct KI_WAIT {
     bool Sorted; /* Locks in address order, without duplicates */
     DISPATCHER_HEADER *Locks[MAXIMUM_WAIT_OBJECTS];
 } KI_WAIT;
+
+static void KiInitWait(KI_WAIT *w, ULONG Count, PVOID *Objects, PKWAIT_BLOCK Blocks, WAIT_TYPE Type)
+{
+    w->Count = Count;
+    w->Objects = Objects;
+    w->Blocks = Blocks;
+    w->Type = Type;
+    for (ULONG i = 0; i < Count; i++)
+        w->Locks[i] = Objects[i];
+    w->LockCount = Count;
+    w->Sorted = Count == 1;
+}
 
 static KM_MSABI bool KiTryLockObject(DISPATCHER_HEADER *Header)
 {
@@ -644,22 +675,12 @@ static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
         LONG lock = (LONG)(uint32_t)old, state = (LONG)(old >> 32);
         if ((lock & KI_LOCK_BIT) || state <= 0)
             return false;
-        switch ((UCHAR)(lock & 0x7f)) {
-        case EventSynchronizationObject:
-        case TimerSynchronizationObject:
-            state = 0;
-            break;
-        case SemaphoreObject:
-            state--;
-            break;
-        case EventNotificationObject:
-        case TimerNotificationObject:
-        case ThreadObject:
-        case ProcessObject: /* stays signalled: seeing it (acquire) is enough */
-            return true;
-        default:
+        LONG after;
+        if (!KiStateAfterSatisfy((UCHAR)(lock & 0x7f), state, &after))
             return false;
-        }
+        if (after == state) /* stays signalled: seeing it (acquire) is enough */
+            return true;
+        state = after;
         int64_t next = (int64_t)(((uint64_t)(uint32_t)state << 32) | (uint32_t)lock);
         if (atomic_compare_exchange_weak_explicit(both, &old, next, memory_order_acq_rel,
                                                   memory_order_acquire))
@@ -678,14 +699,7 @@ static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
 static KM_MSABI LONG KiTakeLowest(PKTHREAD t, PVOID *Objects, ULONG Count)
 {
     KI_WAIT p;
-    p.Count = Count;
-    p.Objects = Objects;
-    p.Blocks = NULL;
-    p.Type = WaitAny;
-    for (ULONG i = 0; i < Count; i++)
-        p.Locks[i] = Objects[i];
-    p.LockCount = Count;
-    p.Sorted = false;
+    KiInitWait(&p, Count, Objects, NULL, WaitAny);
     KiLockAll(&p);
     LONG status = KiTrySatisfy(&p, t);
     KiUnlockAll(&p);
@@ -751,14 +765,7 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
     if (Count == 0 || (WaitType != WaitAny && WaitType != WaitAll))
         return STATUS_INVALID_PARAMETER;
 
-    w.Count = Count;
-    w.Objects = Object;
-    w.Blocks = WaitBlockArray ? WaitBlockArray : t->WaitBlock;
-    w.Type = WaitType;
-    for (ULONG i = 0; i < Count; i++)
-        w.Locks[i] = Object[i];
-    w.LockCount = Count;
-    w.Sorted = Count == 1;
+    KiInitWait(&w, Count, Object, WaitBlockArray ? WaitBlockArray : t->WaitBlock, WaitType);
     KiComputeDeadline(Timeout, &deadline);
     t->WaitReason = (UCHAR)WaitReason;
     bool spun = false;
