@@ -27,6 +27,7 @@
 #define KI_BLOCK_ACTIVE 1
 #define KI_BLOCK_REMOVED 0
 #define KI_BLOCK_GAVE_MUTANT 2 /* removed by a signaller that made the thread a mutant's owner */
+#define KI_BLOCK_GAVE_MUTEX 3  /* the same for a mutant with ApcDisable (a KMUTEX) */
 
 struct _KPROCESS;
 
@@ -41,8 +42,9 @@ typedef struct _KTHREAD {
     _Atomic LONG WakeRef; /* signallers still touching this thread (wait.c) */
     SHORT KernelApcDisable;
     SHORT SpecialApcDisable;
-    LIST_ENTRY MutantListHead; /* mutants this thread owns */
-    USHORT SpinBudget;         /* adaptive spin before parking (wait.c) */
+    LIST_ENTRY MutantListHead;   /* mutants this thread owns, but LastMutant */
+    struct _KMUTANT *LastMutant; /* the one it took last, not linked (mutex.c) */
+    USHORT SpinBudget;           /* adaptive spin before parking (wait.c) */
     USHORT SpinProbe;
     _Alignas(64) _Atomic LONG WaitStatus; /* futex word: the outcome of the current wait */
     _Atomic LONG Parked; /* where the thread sleeps in futex_wait: KI_PARKED_* (wait.c) */
@@ -171,6 +173,30 @@ static inline void KiInsertTailList(PLIST_ENTRY h, PLIST_ENTRY e)
     e->Blink = b;
     b->Flink = e;
     h->Blink = e;
+}
+
+/* The mutants a thread owns: MutantListHead, plus LastMutant, the one it
+   took last, which is not linked, so that taking a mutex another thread
+   released to it does not write the mutex (its line stays with the
+   releaser). Changed by the thread itself only (mutex.c). */
+static inline void KiAddOwnedMutant(PKTHREAD t, struct _KMUTANT *m)
+{
+    if (t->LastMutant)
+        KiInsertTailList(&t->MutantListHead, &t->LastMutant->MutantListEntry);
+    t->LastMutant = m;
+}
+static inline void KiRemoveOwnedMutant(PKTHREAD t, struct _KMUTANT *m)
+{
+    if (t->LastMutant == m)
+        t->LastMutant = NULL;
+    else
+        KiRemoveEntryList(&m->MutantListEntry);
+}
+/* All of the current thread's mutants, as a list (LastMutant linked too). */
+static inline PLIST_ENTRY KiOwnedMutants(PKTHREAD t)
+{
+    KiAddOwnedMutant(t, NULL);
+    return &t->MutantListHead;
 }
 
 /* The object's own lock: bit 7 of DISPATCHER_HEADER.Lock (see include/nt/ke.h). */

@@ -11,12 +11,16 @@
  *
  * Invariants:
  *  - SignalState, OwnerThread and Abandoned change only under the mutant's
- *    lock; MutantListEntry too, except that a waiter to which a release
- *    gave the mutant links it itself, without the lock, before its wait
- *    returns (KiTakeMutant in wait.c): only the owner touches an owned
- *    mutant's list entry.
- *  - A thread's MutantListHead and KernelApcDisable are changed by the
- *    thread itself only.
+ *    lock. A waiter to which a release gave the mutant records it itself,
+ *    without the lock, before its wait returns (KiTakeMutant in wait.c):
+ *    only the owner touches an owned mutant's list entry.
+ *  - A thread's owned mutants are its MutantListHead plus LastMutant, the
+ *    one it took last, not linked (KiAddOwnedMutant, ke.h); they and its
+ *    KernelApcDisable are changed by the thread itself only.
+ *  - ApcDisable is 0 or 1 (KeInitializeMutant, KeInitializeMutex): a
+ *    release tells the waiter which by the block state it leaves
+ *    (KI_BLOCK_GAVE_MUTANT or KI_BLOCK_GAVE_MUTEX), so the new owner does
+ *    not read the mutex.
  *  - OwnerThread != NULL exactly when SignalState <= 0.
  *
  * Releasing a mutex the caller does not own is documented to raise
@@ -58,7 +62,7 @@ VOID NTAPI KeInitializeMutant(PRKMUTANT Mutant, BOOLEAN InitialOwner)
         PKTHREAD t = KiCurrentThread();
         KiSetSignalState(&Mutant->Header, 0);
         Mutant->OwnerThread = (struct _KTHREAD *)t;
-        KiInsertTailList(&t->MutantListHead, &Mutant->MutantListEntry);
+        KiAddOwnedMutant(t, Mutant);
     }
 }
 KM_EXPORT(KeInitializeMutant);
@@ -86,7 +90,7 @@ KM_MSABI NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previ
     if (KiGetSignalState(&Mutant->Header) == 1) {
         PKTHREAD owner = (PKTHREAD)Mutant->OwnerThread;
         if (owner) {
-            KiRemoveEntryList(&Mutant->MutantListEntry);
+            KiRemoveOwnedMutant(owner, Mutant); /* owner is t (above) */
             owner->KernelApcDisable += Mutant->ApcDisable;
             apcs_enabled = owner == t && Mutant->ApcDisable && t->KernelApcDisable == 0;
             Mutant->OwnerThread = NULL;
@@ -148,7 +152,7 @@ void KiAbandonMutants(PKTHREAD Thread)
     if (Thread->KernelApcDisable != 0)
         KeBugCheckEx(KI_BUGCHECK_APC_PENDING_DURING_EXIT, 0,
                      (ULONG_PTR)(LONG_PTR)Thread->KernelApcDisable, KiCurrentIrql(), 0);
-    while (!KiIsListEmpty(&Thread->MutantListHead)) {
+    while (!KiIsListEmpty(KiOwnedMutants(Thread))) {
         PKMUTANT m = CONTAINING_RECORD(Thread->MutantListHead.Flink, KMUTANT, MutantListEntry);
         LONG previous = 0;
         KiReleaseMutant(m, TRUE, &previous);

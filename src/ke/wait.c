@@ -296,7 +296,7 @@ static KM_MSABI LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread, bool BySig
     if (state - 1 == 0) {
         m->OwnerThread = (struct _KTHREAD *)Thread;
         if (!BySignaller) {
-            KiInsertTailList(&Thread->MutantListHead, &m->MutantListEntry);
+            KiAddOwnedMutant(Thread, m);
             Thread->KernelApcDisable -= m->ApcDisable;
         }
         if (m->Abandoned) {
@@ -331,8 +331,9 @@ KM_MSABI void KiWaitTest(DISPATCHER_HEADER *Header)
                 atomic_compare_exchange_strong(&t->WaitStatus, &expected, KI_WAIT_CLAIMED)) {
                 LONG status = STATUS_WAIT_0 + b->WaitKey + KiSatisfy(Header, t, true);
                 KiRemoveEntryList(e);
-                b->BlockState =
-                    KiObjectType(Header) == MutantObject ? KI_BLOCK_GAVE_MUTANT : KI_BLOCK_REMOVED;
+                b->BlockState = KiObjectType(Header) != MutantObject ? KI_BLOCK_REMOVED
+                                : ((PKMUTANT)Header)->ApcDisable     ? KI_BLOCK_GAVE_MUTEX
+                                                                     : KI_BLOCK_GAVE_MUTANT;
                 if (KiDeferredBusy) {
                     atomic_fetch_add(&t->WakeRef, 1);
                     atomic_store(&t->WaitStatus, status);
@@ -365,6 +366,7 @@ void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr)
     KiSetSignalState(&Thread->Header, 0);
     KiInitializeListHead(&Thread->Header.WaitListHead);
     KiInitializeListHead(&Thread->MutantListHead);
+    Thread->LastMutant = NULL;
     KiInitializeListHead(&Thread->ApcListHead[KernelMode]);
     KiInitializeListHead(&Thread->ApcListHead[UserMode]);
     Thread->ApcQueueable = TRUE;
@@ -490,21 +492,21 @@ static KM_MSABI LONG KiTrySatisfy(KI_WAIT *w, PKTHREAD t)
 }
 
 /* The waiter's part of a mutant acquisition a signaller decided (see
-   KiSatisfy), which marked the block it satisfied KI_BLOCK_GAVE_MUTANT.
+   KiSatisfy), which marked the block it satisfied KI_BLOCK_GAVE_MUTANT or
+   KI_BLOCK_GAVE_MUTEX.
    Only the owner touches an owned mutant's list entry, so no lock is
    needed; no kernel APC can come in between, since the wait is decided. */
 static KM_MSABI void KiTakeMutant(PKTHREAD t, PKWAIT_BLOCK Block)
 {
-    PKMUTANT m = Block->Object;
-    KiInsertTailList(&t->MutantListHead, &m->MutantListEntry);
-    t->KernelApcDisable -= m->ApcDisable;
+    KiAddOwnedMutant(t, Block->Object);
+    t->KernelApcDisable -= Block->BlockState == KI_BLOCK_GAVE_MUTEX;
 }
 
 static KM_MSABI void KiUnlinkBlocks(KI_WAIT *w, PKTHREAD t)
 {
     for (ULONG i = 0; i < w->Count; i++) {
         PKWAIT_BLOCK b = &w->Blocks[i];
-        if (b->BlockState == KI_BLOCK_GAVE_MUTANT) {
+        if (b->BlockState >= KI_BLOCK_GAVE_MUTANT) {
             KiTakeMutant(t, b);
             b->BlockState = KI_BLOCK_REMOVED;
         } else if (b->BlockState == KI_BLOCK_ACTIVE) {
@@ -824,7 +826,7 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
             if (Count == 1 && only != KI_BLOCK_ACTIVE) {
                 /* Satisfied by a signaller, which unlinked the only block. */
                 atomic_store(&t->WaitStatus, STATUS_SUCCESS);
-                if (only == KI_BLOCK_GAVE_MUTANT) {
+                if (only >= KI_BLOCK_GAVE_MUTANT) {
                     KiTakeMutant(t, &w.Blocks[0]);
                     w.Blocks[0].BlockState = KI_BLOCK_REMOVED;
                 }

@@ -196,7 +196,7 @@ KM_SLOWPATH void VfpLockAcquiredSlow(VF_LOCK_KIND Kind, const void *Lock, const 
     Site = VfpDriverSite(Site); /* kmhost's own wrappers: the driver's call */
     if (VfpEnabled(VF_DEADLOCK)) {
         PKTHREAD t = KiCurrentThread();
-        VfpRecordOrder(Kind, Lock, Site, t ? &t->MutantListHead : NULL);
+        VfpRecordOrder(Kind, Lock, Site, t ? KiOwnedMutants(t) : NULL);
     }
     if (VfpHeldCount < VFP_MAX_HELD)
         VfpHeld[VfpHeldCount] = (VFP_HELD){Kind, Lock, Site};
@@ -234,7 +234,7 @@ KM_SLOWPATH void VfpMutexAcquiredByWait(PVOID Mutex, const void *Site)
     PKMUTANT m = Mutex;
     if (!t || m->OwnerThread != (struct _KTHREAD *)t || KiGetSignalState(&m->Header) != 0)
         return; /* not owned, or a recursive acquisition: no new order */
-    VfpRecordOrder(VF_LOCK_MUTEX, Mutex, VfpDriverSite(Site), &t->MutantListHead);
+    VfpRecordOrder(VF_LOCK_MUTEX, Mutex, VfpDriverSite(Site), KiOwnedMutants(t));
 }
 
 KM_SLOWPATH void VfpWaitDoneSlow(ULONG Count, PVOID Object[], WAIT_TYPE WaitType, NTSTATUS Status,
@@ -435,7 +435,7 @@ void VfpThreadExiting(void *Thread)
     }
     VfpHeldCount = 0;
     if (!lock) {
-        for (PLIST_ENTRY e = t->MutantListHead.Flink; e != &t->MutantListHead; e = e->Flink) {
+        for (PLIST_ENTRY e = KiOwnedMutants(t)->Flink; e != &t->MutantListHead; e = e->Flink) {
             PKMUTANT m = CONTAINING_RECORD(e, KMUTANT, MutantListEntry);
             if (m->ApcDisable) {
                 lock = m, kind = "mutex";

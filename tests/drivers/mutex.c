@@ -1,7 +1,8 @@
 // Conformance: kernel mutexes (KeInitializeMutex, KeWaitForMutexObject,
 // KeReleaseMutex, KeReadStateMutex): ownership, recursive acquisition, the
 // owner's disabled kernel APCs, and mutants (KeInitializeMutant) abandoned by
-// a thread that ends while owning them.
+// a thread that ends while owning them, and a thread owning several at once
+// (acquired at once or handed over by a release, released in any order).
 // EXPECT-EXIT: 0
 #include "harness.h"
 
@@ -125,6 +126,70 @@ static void test_abandoned(void)
     is_int(KeReleaseMutant(&g_mutant, IO_NO_INCREMENT, FALSE, FALSE), 0, "last release");
 }
 
+static KMUTANT g_mutants[3];
+static KMUTEX g_mutexes[2];
+
+/* Owns three mutants: the first and third acquired at once, the second
+   handed over by the main thread's release; releases the first, out of
+   order, and ends owning the other two. */
+static VOID NTAPI own_several(PVOID ctx)
+{
+    is_status(KeWaitForSingleObject(&g_mutants[0], Executive, KernelMode, FALSE, &g_zero),
+              STATUS_SUCCESS, "a free mutant is acquired at once");
+    KeSetEvent(&g_owned, IO_NO_INCREMENT, FALSE);
+    is_status(KeWaitForSingleObject(&g_mutants[1], Executive, KernelMode, FALSE, NULL),
+              STATUS_SUCCESS, "a mutant its owner releases passes to the blocked waiter");
+    is_status(KeWaitForSingleObject(&g_mutants[2], Executive, KernelMode, FALSE, &g_zero),
+              STATUS_SUCCESS, "a third mutant is acquired at once");
+    is_int(KeReleaseMutant(&g_mutants[0], IO_NO_INCREMENT, FALSE, FALSE), 0,
+           "the owner releases the first of its mutants first");
+}
+
+/* Two mutexes, the second handed over: each owned mutex disables normal
+   kernel APCs until its release (documented for KeWaitForMutexObject). */
+static VOID NTAPI own_two_mutexes(PVOID ctx)
+{
+    KeWaitForSingleObject(&g_mutexes[0], Executive, KernelMode, FALSE, NULL);
+    KeSetEvent(&g_owned, IO_NO_INCREMENT, FALSE);
+    is_status(KeWaitForSingleObject(&g_mutexes[1], Executive, KernelMode, FALSE, NULL),
+              STATUS_SUCCESS, "a released mutex passes to the blocked waiter");
+    ok(KeAreApcsDisabled(), "two mutexes owned: normal kernel APCs disabled");
+    KeReleaseMutex(&g_mutexes[0], FALSE);
+    ok(KeAreApcsDisabled(), "one of two mutexes released: still disabled");
+    KeReleaseMutex(&g_mutexes[1], FALSE);
+    ok(!KeAreApcsDisabled(), "both released: normal kernel APCs enabled again");
+}
+
+static void test_several(void)
+{
+    PKTHREAD t;
+
+    for (int i = 0; i < 3; i++)
+        KeInitializeMutant(&g_mutants[i], FALSE);
+    KeInitializeEvent(&g_owned, SynchronizationEvent, FALSE);
+    KeWaitForSingleObject(&g_mutants[1], Executive, KernelMode, FALSE, NULL);
+    t = harness_start_thread(own_several, NULL);
+    KeWaitForSingleObject(&g_owned, Executive, KernelMode, FALSE, NULL);
+    KeReleaseMutant(&g_mutants[1], IO_NO_INCREMENT, FALSE, FALSE);
+    harness_join_thread(t);
+    is_status(KeWaitForSingleObject(&g_mutants[0], Executive, KernelMode, FALSE, &g_zero),
+              STATUS_SUCCESS, "the mutant released before the owner ended is not abandoned");
+    is_status(KeWaitForSingleObject(&g_mutants[1], Executive, KernelMode, FALSE, &g_zero),
+              STATUS_ABANDONED, "the handed-over mutant its owner ended with is abandoned");
+    is_status(KeWaitForSingleObject(&g_mutants[2], Executive, KernelMode, FALSE, &g_zero),
+              STATUS_ABANDONED, "the last-acquired mutant its owner ended with is abandoned");
+    for (int i = 0; i < 3; i++)
+        KeReleaseMutant(&g_mutants[i], IO_NO_INCREMENT, FALSE, FALSE);
+
+    KeInitializeMutex(&g_mutexes[0], 0);
+    KeInitializeMutex(&g_mutexes[1], 0);
+    KeWaitForSingleObject(&g_mutexes[1], Executive, KernelMode, FALSE, NULL);
+    t = harness_start_thread(own_two_mutexes, NULL);
+    KeWaitForSingleObject(&g_owned, Executive, KernelMode, FALSE, NULL);
+    KeReleaseMutex(&g_mutexes[1], FALSE);
+    harness_join_thread(t);
+}
+
 static VOID NTAPI DriverUnload(PDRIVER_OBJECT DriverObject)
 {
     harness_done();
@@ -135,5 +200,6 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
     DriverObject->DriverUnload = DriverUnload;
     test_ownership();
     test_abandoned();
+    test_several();
     return STATUS_SUCCESS;
 }
