@@ -237,6 +237,25 @@ KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header)
         KiFlushDeferredWakes();
 }
 
+/* Sets the SignalState of a locked object that is not a timer and unlocks
+   it, in one eight-byte store: the waiters polling the line see one change. */
+static KM_MSABI void KiUnlockWithState(DISPATCHER_HEADER *Header, LONG State)
+{
+    _Atomic LONG *lock = (_Atomic LONG *)&Header->Lock;
+    LONG word = atomic_load_explicit(lock, memory_order_relaxed);
+    UCHAR type = (UCHAR)(word & 0x7f);
+    if (type == TimerNotificationObject || type == TimerSynchronizationObject ||
+        ((uintptr_t)Header & 7)) {
+        KiSetSignalState(Header, State);
+        KiUnlockObject(Header);
+        return;
+    }
+    uint64_t both = (uint64_t)(uint32_t)State << 32 | (uint32_t)(word & ~KI_LOCK_BIT);
+    atomic_store_explicit((_Atomic uint64_t *)lock, both, memory_order_release);
+    if (--KiLocksHeld == 0 && KiDeferredHead && !KiDeferredBusy)
+        KiFlushDeferredWakes();
+}
+
 static inline UCHAR KiObjectType(const DISPATCHER_HEADER *h)
 {
     return (UCHAR)(atomic_load_explicit((_Atomic LONG *)&h->Lock, memory_order_relaxed) & 0x7f);
@@ -629,7 +648,7 @@ static KM_MSABI void KiSpinSucceeded(PKTHREAD t, unsigned Budget)
  * this thread; KiTakeUnlocked or the locked path then takes the object.
  * Returns the index of the first object that looked signalled, scanned in
  * the caller's order, or -1; the caller then takes the lowest one signalled
- * (KiTakeUnlocked for index 0, else KiTakeLowest). A mutant is left to
+ * (KiTakeLowest). A mutant is left to
  * the queue: a thread releasing it and waiting again at once would take it
  * straight back from a spinner, where a queued waiter is handed it.
  */
@@ -691,21 +710,38 @@ static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
 }
 
 /*
- * A WaitAny whose spin saw object Count - 1 signalled first: documented, it
+ * A WaitAny whose spin saw object Index signalled first. Documented, it
  * returns the lowest index among the objects signalled, so the objects
- * before it count too. With their locks (and that one's) held, nothing
- * changes their states (KiTakeUnlocked needs the lock free too), and the
- * locked path's in-order test decides; the rest of the objects cannot
- * matter. KI_WAIT_PENDING when none of them is signalled any more.
+ * before it count too. With that object's lock held its state cannot
+ * change; the objects before it are read after the lock was taken: one
+ * still signalled was signalled before that moment (so possibly before
+ * Index was) and is taken instead, the same way; one signalled later was
+ * signalled after Index, which then was the first signal this wait saw, as
+ * for a queued wait. One lock at a time, and the index only goes down.
+ * KI_WAIT_PENDING when the object is not signalled any more.
  */
-static KM_MSABI LONG KiTakeLowest(PKTHREAD t, PVOID *Objects, ULONG Count)
+static KM_MSABI LONG KiTakeLowest(PVOID *Objects, ULONG Index)
 {
-    KI_WAIT p;
-    KiInitWait(&p, Count, Objects, NULL, WaitAny);
-    KiLockAll(&p);
-    LONG status = KiTrySatisfy(&p, t);
-    KiUnlockAll(&p);
-    return status;
+    for (;;) {
+        DISPATCHER_HEADER *h = Objects[Index];
+        if (Index == 0) /* nothing before it */
+            return KiTakeUnlocked(h) ? STATUS_WAIT_0 : KI_WAIT_PENDING;
+        KiLockObject(h);
+        ULONG lower = 0;
+        while (lower < Index && KiGetSignalState(Objects[lower]) <= 0)
+            lower++;
+        if (lower == Index) { /* not a mutant: KiSpinOnObjects */
+            LONG state = KiGetSignalState(h), after;
+            if (state <= 0 || !KiStateAfterSatisfy(KiObjectType(h), state, &after)) {
+                KiUnlockObject(h);
+                return KI_WAIT_PENDING;
+            }
+            KiUnlockWithState(h, after);
+            return (LONG)(STATUS_WAIT_0 + Index);
+        }
+        KiUnlockObject(h);
+        Index = lower;
+    }
 }
 
 /* Spun: the spin of this wait was already spent on the object. */
@@ -778,10 +814,7 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
         spun = budget && seen < 0;
         if (seen >= 0) { /* it looked signalled: take it */
             KiDeliverKernelApcs();
-            if (seen == 0) /* no object before it: without the lock if free */
-                status = KiTakeUnlocked(Object[0]) ? STATUS_WAIT_0 : KI_WAIT_PENDING;
-            else
-                status = KiTakeLowest(t, Object, (ULONG)seen + 1);
+            status = KiTakeLowest(Object, (ULONG)seen);
         }
     }
 
