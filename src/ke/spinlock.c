@@ -42,12 +42,19 @@ typedef struct _KLOCK_QUEUE_HANDLE {
 _Static_assert(sizeof(KLOCK_QUEUE_HANDLE) == 24, "KLOCK_QUEUE_HANDLE");
 _Static_assert(offsetof(KLOCK_QUEUE_HANDLE, OldIrql) == 16, "KLOCK_QUEUE_HANDLE.OldIrql");
 
+/* An ms_abi wrapper: a contended acquisition that calls no sysv routine
+   needs no save of xmm6-15, whose restore would lengthen every hand-off. */
+static KM_SLOWPATH void KipYield(void)
+{
+    sched_yield();
+}
+
 static inline void KipBackoff(unsigned *Spins)
 {
     if (++*Spins < KI_SPINS_BEFORE_YIELD)
         __builtin_ia32_pause();
     else
-        sched_yield();
+        KipYield();
 }
 
 static KM_SLOWPATH void KipAcquireContended(PKSPIN_LOCK Lock)
