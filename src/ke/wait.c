@@ -237,25 +237,6 @@ KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header)
         KiFlushDeferredWakes();
 }
 
-/* Sets the SignalState of a locked object that is not a timer and unlocks
-   it, in one eight-byte store: the waiters polling the line see one change. */
-static KM_MSABI void KiUnlockWithState(DISPATCHER_HEADER *Header, LONG State)
-{
-    _Atomic LONG *lock = (_Atomic LONG *)&Header->Lock;
-    LONG word = atomic_load_explicit(lock, memory_order_relaxed);
-    UCHAR type = (UCHAR)(word & 0x7f);
-    if (type == TimerNotificationObject || type == TimerSynchronizationObject ||
-        ((uintptr_t)Header & 7)) {
-        KiSetSignalState(Header, State);
-        KiUnlockObject(Header);
-        return;
-    }
-    uint64_t both = (uint64_t)(uint32_t)State << 32 | (uint32_t)(word & ~KI_LOCK_BIT);
-    atomic_store_explicit((_Atomic uint64_t *)lock, both, memory_order_release);
-    if (--KiLocksHeld == 0 && KiDeferredHead && !KiDeferredBusy)
-        KiFlushDeferredWakes();
-}
-
 static inline UCHAR KiObjectType(const DISPATCHER_HEADER *h)
 {
     return (UCHAR)(atomic_load_explicit((_Atomic LONG *)&h->Lock, memory_order_relaxed) & 0x7f);
@@ -712,36 +693,25 @@ static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
 /*
  * A WaitAny whose spin saw object Index signalled first. Documented, it
  * returns the lowest index among the objects signalled, so the objects
- * before it count too. With that object's lock held its state cannot
- * change; the objects before it are read after the lock was taken: one
- * still signalled was signalled before that moment (so possibly before
- * Index was) and is taken instead, the same way; one signalled later was
- * signalled after Index, which then was the first signal this wait saw, as
- * for a queued wait. One lock at a time, and the index only goes down.
- * KI_WAIT_PENDING when the object is not signalled any more.
+ * before it count too, and the test and the take must be one step for every
+ * other thread (KeSetEvent, KeReadStateEvent): with the locks of objects
+ * 0..Index held, nothing changes their states (KiTakeUnlocked needs the lock
+ * free too) and the in-order test of the locked path decides. Reading the
+ * objects before Index without their locks is not enough: one may be set,
+ * its setter return and then see Index still signalled, all before the take
+ * is stored (conf.waitany_prefix). The objects after Index cannot matter.
+ * KI_WAIT_PENDING when none is signalled now.
  */
-static KM_MSABI LONG KiTakeLowest(PVOID *Objects, ULONG Index)
+static KM_MSABI LONG KiTakeLowest(PKTHREAD t, PVOID *Objects, ULONG Index)
 {
-    for (;;) {
-        DISPATCHER_HEADER *h = Objects[Index];
-        if (Index == 0) /* nothing before it */
-            return KiTakeUnlocked(h) ? STATUS_WAIT_0 : KI_WAIT_PENDING;
-        KiLockObject(h);
-        ULONG lower = 0;
-        while (lower < Index && KiGetSignalState(Objects[lower]) <= 0)
-            lower++;
-        if (lower == Index) { /* not a mutant: KiSpinOnObjects */
-            LONG state = KiGetSignalState(h), after;
-            if (state <= 0 || !KiStateAfterSatisfy(KiObjectType(h), state, &after)) {
-                KiUnlockObject(h);
-                return KI_WAIT_PENDING;
-            }
-            KiUnlockWithState(h, after);
-            return (LONG)(STATUS_WAIT_0 + Index);
-        }
-        KiUnlockObject(h);
-        Index = lower;
-    }
+    if (Index == 0) /* nothing before it */
+        return KiTakeUnlocked(Objects[0]) ? STATUS_WAIT_0 : KI_WAIT_PENDING;
+    KI_WAIT p;
+    KiInitWait(&p, Index + 1, Objects, NULL, WaitAny);
+    KiLockAll(&p);
+    LONG status = KiTrySatisfy(&p, t);
+    KiUnlockAll(&p);
+    return status;
 }
 
 /* Spun: the spin of this wait was already spent on the object. */
@@ -814,7 +784,7 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
         spun = budget && seen < 0;
         if (seen >= 0) { /* it looked signalled: take it */
             KiDeliverKernelApcs();
-            status = KiTakeLowest(Object, (ULONG)seen);
+            status = KiTakeLowest(t, Object, (ULONG)seen);
         }
     }
 
