@@ -88,6 +88,8 @@ typedef struct _KMUTANT {
     struct _KTHREAD *OwnerThread;
     BOOLEAN Abandoned;
     UCHAR ApcDisable;
+    UCHAR KmOwnedReference; /* kmhost, in the padding: an object mutant (ZwCreateMutant) is
+                               referenced while owned (ke/mutex.c) */
 } KMUTANT, *PKMUTANT, *PRKMUTANT, KMUTEX, *PKMUTEX, *PRKMUTEX;
 _Static_assert(sizeof(KMUTANT) == 56, "KMUTANT");
 _Static_assert(offsetof(KMUTANT, OwnerThread) == 40, "KMUTANT.OwnerThread");
@@ -159,28 +161,28 @@ typedef KSTART_ROUTINE *PKSTART_ROUTINE;
 #define KM_PCR_NUMBER 0x1a4
 
 typedef struct _KPCR {
-    PVOID GdtBase;                 /* 0x000 */
-    PVOID TssBase;                 /* 0x008 */
-    ULONG64 UserRsp;               /* 0x010 */
-    struct _KPCR *Self;            /* 0x018 */
-    PVOID CurrentPrcb;             /* 0x020 */
-    PVOID LockArray;               /* 0x028 */
-    PVOID Used_Self;               /* 0x030 */
-    PVOID IdtBase;                 /* 0x038 */
-    ULONG64 Unused[2];             /* 0x040 */
-    volatile KIRQL Irql;           /* 0x050 */
-    UCHAR Pad0[0x180 - 0x51];      /* 0x051 */
-    ULONG MxCsr;                   /* 0x180 Prcb.MxCsr */
-    UCHAR LegacyNumber;            /* 0x184 */
-    UCHAR ReservedMustBeZero;      /* 0x185 */
-    UCHAR InterruptRequest;        /* 0x186 */
-    UCHAR IdleHalt;                /* 0x187 */
+    PVOID GdtBase;                  /* 0x000 */
+    PVOID TssBase;                  /* 0x008 */
+    ULONG64 UserRsp;                /* 0x010 */
+    struct _KPCR *Self;             /* 0x018 */
+    PVOID CurrentPrcb;              /* 0x020 */
+    PVOID LockArray;                /* 0x028 */
+    PVOID Used_Self;                /* 0x030 */
+    PVOID IdtBase;                  /* 0x038 */
+    ULONG64 Unused[2];              /* 0x040 */
+    volatile KIRQL Irql;            /* 0x050 */
+    UCHAR Pad0[0x180 - 0x51];       /* 0x051 */
+    ULONG MxCsr;                    /* 0x180 Prcb.MxCsr */
+    UCHAR LegacyNumber;             /* 0x184 */
+    UCHAR ReservedMustBeZero;       /* 0x185 */
+    UCHAR InterruptRequest;         /* 0x186 */
+    UCHAR IdleHalt;                 /* 0x187 */
     struct _KTHREAD *CurrentThread; /* 0x188 */
     struct _KTHREAD *NextThread;    /* 0x190 */
     struct _KTHREAD *IdleThread;    /* 0x198 */
-    UCHAR NestingLevel;            /* 0x1a0 */
-    UCHAR Pad1[3];                 /* 0x1a1 */
-    USHORT Number;                 /* 0x1a4 */
+    UCHAR NestingLevel;             /* 0x1a0 */
+    UCHAR Pad1[3];                  /* 0x1a1 */
+    USHORT Number;                  /* 0x1a4 */
     UCHAR Pad2[0x1000 - 0x1a6];
 } KPCR, *PKPCR;
 _Static_assert(offsetof(KPCR, Self) == KM_PCR_SELF, "KPCR.Self");

@@ -14,14 +14,21 @@
 #define MUTANT_ALL_ACCESS (STANDARD_RIGHTS_REQUIRED | SYNCHRONIZE | MUTANT_QUERY_STATE)
 #endif
 
-/* A mutant deleted while owned is abandoned first, so that it leaves its
-   owner's list of owned mutants. */
+/* An owned mutant holds a reference on itself (KmOwnedReference, ke/mutex.c),
+   so one is deleted only when free: closing the last handle while a thread
+   owns it ends its name at once (as on Windows) and its memory once the
+   owner releases it or ends (abandoning it). */
 static void ExpDeleteMutant(PVOID Body)
 {
-    PKMUTANT m = Body;
-    LONG previous = 0;
-    if (m->OwnerThread)
-        KiReleaseMutant(m, TRUE, &previous);
+    (void)Body;
+}
+
+void ExpReferenceOwnedMutant(PKMUTANT Mutant, bool Reference)
+{
+    if (Reference)
+        ObfReferenceObject(Mutant);
+    else
+        ObfDereferenceObject(Mutant);
 }
 
 static OBJECT_TYPE ExpMutantType = {
@@ -43,8 +50,21 @@ static NTSTATUS ExpCreateMutant(PHANDLE MutantHandle, ACCESS_MASK DesiredAccess,
     PKMUTANT m = ObpCreateObject(ExMutantObjectType, sizeof(KMUTANT), Creator);
     if (!m)
         return STATUS_INSUFFICIENT_RESOURCES;
-    KeInitializeMutant(m, InitialOwner);
-    return ObpInsertObject(m, ObjectAttributes, DesiredAccess, MutantHandle);
+    KeInitializeMutant(m, FALSE);
+    KiMarkObjectMutant(m);
+    if (InitialOwner) { /* acquired as a wait would: with the owner's reference */
+        LARGE_INTEGER now = {.QuadPart = 0};
+        KeWaitForSingleObject(m, Executive, KernelMode, FALSE, &now);
+    }
+    NTSTATUS status = ObpInsertObject(m, ObjectAttributes, DesiredAccess, MutantHandle);
+    /* Not inserted, or OBJ_OPENIF opened an existing mutant of that name
+       (documented for CreateMutex: then the caller does not own it): the new
+       one is released, which frees it. */
+    if (InitialOwner && (!NT_SUCCESS(status) || status == STATUS_OBJECT_NAME_EXISTS)) {
+        LONG previous;
+        KiReleaseMutant(m, FALSE, &previous);
+    }
+    return status;
 }
 
 /* InitialOwner: the calling thread owns the new mutant (once). */

@@ -31,6 +31,13 @@ KM_MSABI NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previ
    abandoned, so that its next waiter gets STATUS_ABANDONED. */
 void KiAbandonMutants(PKTHREAD Thread);
 
+/* A mutant with an object header (ZwCreateMutant): it holds a reference on
+   itself while owned, so that closing its last handle never frees a mutant
+   on its owner's list (only the owner touches that list); the release or
+   abandonment that leaves it free drops it (ke/mutex.c, ex/mutant.c). */
+void KiMarkObjectMutant(PKMUTANT Mutant);
+void ExpReferenceOwnedMutant(PKMUTANT Mutant, bool Reference); /* ex/mutant.c */
+
 VOID NTAPI KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit);
 LONG NTAPI KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjustment,
                               BOOLEAN Wait);

@@ -22,6 +22,10 @@
  *    (KI_BLOCK_GAVE_MUTANT or KI_BLOCK_GAVE_MUTEX), so the new owner does
  *    not read the mutex.
  *  - OwnerThread != NULL exactly when SignalState <= 0.
+ *  - A mutant with KmOwnedReference holds one reference on its object while
+ *    OwnerThread != NULL: taken when a free mutant is acquired (KiSatisfy),
+ *    passed on when a release hands it to a waiter, dropped after the
+ *    unlock when a release or abandonment leaves it free.
  *
  * Releasing a mutex the caller does not own is documented to raise
  * STATUS_MUTANT_NOT_OWNED (STATUS_ABANDONED for an abandoned one); kmhost
@@ -43,6 +47,12 @@ static void KipInitializeMutant(PRKMUTANT Mutant, UCHAR ApcDisable)
     Mutant->OwnerThread = NULL;
     Mutant->Abandoned = FALSE;
     Mutant->ApcDisable = ApcDisable;
+    Mutant->KmOwnedReference = FALSE;
+}
+
+void KiMarkObjectMutant(PKMUTANT Mutant)
+{
+    Mutant->KmOwnedReference = TRUE;
 }
 
 /* Documented: Level is ignored; the mutex is initialised signalled (free). */
@@ -97,7 +107,11 @@ KM_MSABI NTSTATUS KiReleaseMutant(PRKMUTANT Mutant, BOOLEAN Abandon, LONG *Previ
         }
         KiWaitTest(&Mutant->Header);
     }
+    /* Left free, not handed to a waiter: its owner's reference goes. */
+    bool unreference = Mutant->KmOwnedReference && !Mutant->OwnerThread && previous <= 0;
     KiUnlockObject(&Mutant->Header);
+    if (unreference)
+        ExpReferenceOwnedMutant(Mutant, false);
     /* The release gave the thread its normal kernel APCs back: deliver the
        pending ones, as leaving a critical region does (apc.c). */
     if (apcs_enabled && !Abandon)

@@ -58,6 +58,7 @@
  */
 #include "hal/hal.h"
 #include "ke/apc.h"
+#include "ke/dispobj.h"
 #include "ke/ke.h"
 #include "vf/vf.h"
 
@@ -295,9 +296,11 @@ static KM_MSABI LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread, bool BySig
     KiSetSignalState(h, state - 1);
     if (state - 1 == 0) {
         m->OwnerThread = (struct _KTHREAD *)Thread;
-        if (!BySignaller) {
+        if (!BySignaller) { /* it was free (a release hands on its reference) */
             KiAddOwnedMutant(Thread, m);
             Thread->KernelApcDisable -= m->ApcDisable;
+            if (m->KmOwnedReference)
+                ExpReferenceOwnedMutant(m, true);
         }
         if (m->Abandoned) {
             m->Abandoned = FALSE;
