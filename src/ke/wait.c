@@ -698,8 +698,9 @@ static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
  * returns the lowest index among the objects signalled, so the objects
  * before it count too, and the test and the take must be one step for every
  * other thread (KeSetEvent, KeReadStateEvent): with the locks of objects
- * 0..Index held, nothing changes their states (KiTakeUnlocked needs the lock
- * free too) and the in-order test of the locked path decides. Reading the
+ * 0..Index held (tried in order; one busy leaves it to the locked path),
+ * nothing changes their states (KiTakeUnlocked needs the lock free too) and
+ * they are tested in order. Reading the
  * objects before Index without their locks is not enough: one may be set,
  * its setter return and then see Index still signalled, all before the take
  * is stored (conf.waitany_prefix). The objects after Index cannot matter.
@@ -709,11 +710,18 @@ static KM_MSABI LONG KiTakeLowest(PKTHREAD t, PVOID *Objects, ULONG Index)
 {
     if (Index == 0) /* nothing before it */
         return KiTakeUnlocked(Objects[0]) ? STATUS_WAIT_0 : KI_WAIT_PENDING;
-    KI_WAIT p;
-    KiInitWait(&p, Index + 1, Objects, NULL, WaitAny);
-    KiLockAll(&p);
-    LONG status = KiTrySatisfy(&p, t);
-    KiUnlockAll(&p);
+    LONG status = KI_WAIT_PENDING;
+    ULONG held = 0;
+    while (held <= Index && KiTryLockObject(Objects[held]))
+        held++;
+    if (held > Index) { /* else busy (or listed twice): the locked path decides */
+        for (ULONG i = 0; i <= Index && status == KI_WAIT_PENDING; i++) {
+            if (KiIsSignaledFor(Objects[i], t))
+                status = (LONG)(STATUS_WAIT_0 + i) + KiSatisfy(Objects[i], t, false);
+        }
+    }
+    while (held-- > 0)
+        KiUnlockObject(Objects[held]);
     return status;
 }
 
