@@ -14,7 +14,6 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 #define KI_EPOCH_DELTA_100NS 116444736000000000LL /* 1601-01-01 to 1970-01-01 */
 
@@ -81,6 +80,25 @@ KM_MSABI bool KiDeadlinePassed(const KI_DEADLINE *Deadline)
            (now.tv_sec == Deadline->Sec && now.tv_nsec >= Deadline->Nsec);
 }
 
+/* futex(2) by the syscall instruction, not the C library's syscall(): no
+   call into sysv code, so the ms_abi waits save no xmm6-15 around it, which
+   a thread woken after a long sleep would read back from cold stack lines.
+   Returns the result or -errno. */
+static inline long KipFutex(_Atomic LONG *Word, int Op, LONG Value, const struct timespec *Timeout,
+                            int Value3)
+{
+    register long r10 __asm__("r10") = (long)Timeout;
+    register long r8 __asm__("r8") = 0;
+    register long r9 __asm__("r9") = Value3;
+    long result;
+    __asm__ volatile("syscall"
+                     : "=a"(result)
+                     : "0"((long)SYS_futex), "D"(Word), "S"((long)Op), "d"((long)Value), "r"(r10),
+                       "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return result;
+}
+
 KM_MSABI bool KiFutexWait(_Atomic LONG *Word, LONG Value, const KI_DEADLINE *Deadline)
 {
     struct timespec ts;
@@ -94,14 +112,11 @@ KM_MSABI bool KiFutexWait(_Atomic LONG *Word, LONG Value, const KI_DEADLINE *Dea
         if (Deadline->Realtime)
             op |= FUTEX_CLOCK_REALTIME;
     }
-    long r = syscall(SYS_futex, (void *)Word, op, Value, Deadline->Infinite ? NULL : &ts, NULL,
-                     FUTEX_BITSET_MATCH_ANY);
-    if (r == -1 && errno == ETIMEDOUT)
-        return false;
-    return true;
+    return KipFutex(Word, op, Value, Deadline->Infinite ? NULL : &ts, FUTEX_BITSET_MATCH_ANY) !=
+           -ETIMEDOUT;
 }
 
 KM_MSABI void KiFutexWake(_Atomic LONG *Word, int Count)
 {
-    syscall(SYS_futex, (void *)Word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, Count, NULL, NULL, 0);
+    KipFutex(Word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, Count, NULL, 0);
 }
