@@ -1,20 +1,29 @@
 // Conformance: a WaitAny returns the lowest index among the objects that are
 // signalled when the wait is satisfied (documented for KeWaitForMultipleObjects
 // and WaitForMultipleObjects: "the array index of the signaled object with
-// the smallest index value of all the signaled objects"). A setter signals
-// E[0] (a notification event, stays set) and then E[63] (a synchronization
-// event); nobody resets E[0] before the waiter returns, so whenever E[63] is
-// taken E[0] is signalled already: STATUS_WAIT_63 is never a valid answer.
-// Objects 1..62 are events that stay reset; the setter dirties their cache
-// lines just before it signals, so a waiter scanning the objects in index
-// order without their locks is slow between reading E[0] and reading E[63]
-// (kmhost's spin before it queues did just that, and took E[63]).
+// the smallest index value of all the signaled objects"), and its test and
+// take are one step for every other thread. Objects: E[0] a notification
+// event, E[1..62] notification events that stay reset, E[63] a
+// synchronization event, which only the waiter takes.
+//
+// Order: the setter sets E[0] (it stays set) and then E[63]: whenever E[63]
+// is taken E[0] is signalled already, so STATUS_WAIT_63 is never valid. The
+// setter dirties the middle events' lines just before, so a waiter scanning
+// the objects in index order without their locks is slow between reading
+// E[0] and reading E[63] (kmhost's spin before it queues did just that).
+//
+// Atomic take: over {E[0], E[1..6], E[63]} the setter sets E[63], then E[0],
+// then reads E[63]'s state. If E[63] was still signalled after E[0] was set,
+// a wait that took E[63] took it while E[0] was signalled too: the last
+// index is not valid in that round. (kmhost once locked the object it took
+// and read the ones before it without their locks: the set of E[0] and the
+// read of E[63] fitted between that read and the take.) The setter dirties
+// a varying number of the middle events first.
 // EXPECT-EXIT: 0
 #include "harness.h"
 
-#ifndef N
 #define N 64
-#endif
+#define N_ATOMIC 8 /* objects of the atomic-take part: E[0..6] and E[63] */
 #define ROUNDS 20000
 
 typedef struct {
@@ -25,17 +34,28 @@ typedef struct {
 static LINE_EVENT g_ev[N];
 static KEVENT g_ready, g_done, g_ack;
 static KWAIT_BLOCK g_blocks[N];
-static volatile LONG g_wrong, g_first, g_timeouts;
+static BOOLEAN g_atomic_part;   /* which part the rounds run */
+static volatile LONG g_invalid; /* this round, the last index is not a valid answer */
+static volatile LONG g_wrong, g_first, g_timeouts, g_took_last;
 
 static VOID NTAPI setter(PVOID ctx)
 {
     UNREFERENCED_PARAMETER(ctx);
     for (int r = 0; r < ROUNDS; r++) {
         KeWaitForSingleObject(&g_ready, Executive, KernelMode, FALSE, NULL);
-        for (int i = 1; i < N - 1; i++)
-            KeClearEvent(&g_ev[i].e); /* stays reset; its line now lives in this CPU */
-        KeSetEvent(&g_ev[0].e, IO_NO_INCREMENT, FALSE);
-        KeSetEvent(&g_ev[N - 1].e, IO_NO_INCREMENT, FALSE);
+        if (!g_atomic_part) {
+            for (int i = 1; i < N - 1; i++)
+                KeClearEvent(&g_ev[i].e); /* stays reset; its line now lives in this CPU */
+            KeSetEvent(&g_ev[0].e, IO_NO_INCREMENT, FALSE);
+            KeSetEvent(&g_ev[N - 1].e, IO_NO_INCREMENT, FALSE);
+            g_invalid = TRUE;
+        } else {
+            KeSetEvent(&g_ev[N - 1].e, IO_NO_INCREMENT, FALSE);
+            for (int i = N_ATOMIC - 2; i > N_ATOMIC - 2 - r % (N_ATOMIC - 2); i--)
+                KeClearEvent(&g_ev[i].e);
+            KeSetEvent(&g_ev[0].e, IO_NO_INCREMENT, FALSE);
+            g_invalid = KeReadStateEvent(&g_ev[N - 1].e);
+        }
         KeSetEvent(&g_done, IO_NO_INCREMENT, FALSE);
         KeWaitForSingleObject(&g_ack, Executive, KernelMode, FALSE, NULL);
     }
@@ -45,25 +65,39 @@ static VOID NTAPI waiter(PVOID ctx)
 {
     UNREFERENCED_PARAMETER(ctx);
     PVOID objs[N];
+    ULONG count = g_atomic_part ? N_ATOMIC : N;
     LARGE_INTEGER timeout = {.QuadPart = -10LL * 1000 * 1000}; /* 1 s: a hang is reported */
-    for (int i = 0; i < N; i++)
+    for (ULONG i = 0; i + 1 < count; i++)
         objs[i] = &g_ev[i].e;
+    objs[count - 1] = &g_ev[N - 1].e;
     for (int r = 0; r < ROUNDS; r++) {
         KeSetEvent(&g_ready, IO_NO_INCREMENT, FALSE);
-        NTSTATUS st = KeWaitForMultipleObjects(N, objs, WaitAny, Executive, KernelMode, FALSE,
+        NTSTATUS st = KeWaitForMultipleObjects(count, objs, WaitAny, Executive, KernelMode, FALSE,
                                                &timeout, g_blocks);
-        if (st == STATUS_WAIT_0 + N - 1) {
-            if (InterlockedIncrement(&g_wrong) == 1)
+        /* both sets done before the round's reset: nothing stale next round */
+        KeWaitForSingleObject(&g_done, Executive, KernelMode, FALSE, NULL);
+        if (st == (NTSTATUS)(STATUS_WAIT_0 + count - 1)) {
+            g_took_last++;
+            if (g_invalid && InterlockedIncrement(&g_wrong) == 1)
                 g_first = r;
         } else if (st != STATUS_WAIT_0) {
             g_timeouts++;
         }
-        /* both sets done before the round's reset: nothing stale next round */
-        KeWaitForSingleObject(&g_done, Executive, KernelMode, FALSE, NULL);
         KeClearEvent(&g_ev[0].e);
         KeClearEvent(&g_ev[N - 1].e);
         KeSetEvent(&g_ack, IO_NO_INCREMENT, FALSE);
     }
+}
+
+static void run_part(BOOLEAN atomic_part)
+{
+    g_atomic_part = atomic_part;
+    g_wrong = g_first = g_timeouts = g_took_last = 0;
+    PKTHREAD w = harness_start_thread(waiter, NULL);
+    PKTHREAD s = harness_start_thread(setter, NULL);
+    harness_join_thread(w);
+    harness_join_thread(s);
+    is_int(g_timeouts, 0, "every wait ended with an object");
 }
 
 static VOID NTAPI DriverUnload(PDRIVER_OBJECT DriverObject)
@@ -76,21 +110,25 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
 {
     UNREFERENCED_PARAMETER(RegistryPath);
     DriverObject->DriverUnload = DriverUnload;
-    KeInitializeEvent(&g_ev[0].e, NotificationEvent, FALSE);
-    for (int i = 1; i < N - 1; i++)
+    for (int i = 0; i < N - 1; i++)
         KeInitializeEvent(&g_ev[i].e, NotificationEvent, FALSE);
     KeInitializeEvent(&g_ev[N - 1].e, SynchronizationEvent, FALSE);
     KeInitializeEvent(&g_ready, SynchronizationEvent, FALSE);
     KeInitializeEvent(&g_ack, SynchronizationEvent, FALSE);
     KeInitializeEvent(&g_done, SynchronizationEvent, FALSE);
-    PKTHREAD w = harness_start_thread(waiter, NULL);
-    PKTHREAD s = harness_start_thread(setter, NULL);
-    harness_join_thread(w);
-    harness_join_thread(s);
-    is_int(g_timeouts, 0, "every wait ended with an object");
+
+    run_part(FALSE);
     ok(g_wrong == 0,
        "WaitAny returns the lowest signalled index: E[0] was set before E[63], yet "
        "STATUS_WAIT_63 came back %ld times in %d rounds (first in round %ld)",
+       g_wrong, ROUNDS, g_first);
+
+    run_part(TRUE);
+    DbgPrint("waitany_order: E[63] taken in %ld of %d rounds of the atomic part\n", g_took_last,
+             ROUNDS);
+    ok(g_wrong == 0,
+       "WaitAny's test and take are one step: E[63] was still signalled after E[0] was set, "
+       "yet the wait took E[63] %ld times in %d rounds (first in round %ld)",
        g_wrong, ROUNDS, g_first);
     return STATUS_SUCCESS;
 }
