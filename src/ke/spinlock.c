@@ -63,16 +63,12 @@ static KM_SLOWPATH void KipAcquireContended(PKSPIN_LOCK Lock)
     do {
         while (__atomic_load_n(Lock, __ATOMIC_RELAXED) & 1)
             KipBackoff(&spins);
-    } while (__atomic_exchange_n(Lock, 1, __ATOMIC_ACQUIRE) & 1);
+    } while (__atomic_fetch_or(Lock, 1, __ATOMIC_ACQUIRE) & 1);
 }
 
-/* Taken with an exchange of the whole word, not a locked bit-test-and-set:
-   the word is 0 or 1 (releases store 0), and under contention the exchange
-   hands the lock over sooner (two threads: 17.9 -> 15.3 ns an acquisition,
-   docs/performance.md). */
 static inline void KipAcquire(PKSPIN_LOCK Lock)
 {
-    if (__builtin_expect(__atomic_exchange_n(Lock, 1, __ATOMIC_ACQUIRE) & 1, 0))
+    if (__builtin_expect(__atomic_fetch_or(Lock, 1, __ATOMIC_ACQUIRE) & 1, 0))
         KipAcquireContended(Lock);
 }
 
