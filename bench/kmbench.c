@@ -11,7 +11,8 @@
  * both sides back to back, native first in even rounds and kmhost first in
  * odd ones, so that the state of the machine (its load, and on a virtual
  * machine how deeply its idle CPUs sleep) meets both sides alike. A figure
- * is the median over the rounds.
+ * is the median over the rounds; its ratio is the median of the rounds'
+ * ratios (report.c).
  *
  * The bench drivers are signed with the test certificate: kmbench runs
  * kmhost with a temporary KMHOST_HOME in which `kmhost bcdedit -set
@@ -41,47 +42,47 @@ enum side { KMHOST, NATIVE };
 /* clang-format off */
 static figure figs[] = {
     {"pingpong2", "pingpong", "event ping-pong, 2 CPUs (trip)", "ns",
-     "two auto-reset events on futex words", 1.2, 0, {0}, {0}, 0, 0},
+     "two auto-reset events on futex words", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"pingpong1", "pingpong", "event ping-pong, 1 CPU (trip)", "ns",
-     "the same, both threads pinned to the CPU kmhost ran on", 1.2, 0, {0}, {0}, 0, 0},
+     "the same, both threads pinned to the CPU kmhost ran on", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"waitany3", NULL, "WaitAny over 3 events (trip)", "ns",
-     "pending-bits word + futex event; waiter claims the lowest bit", 1.2, 0, {0}, {0}, 0, 0},
+     "pending-bits word + futex event; waiter claims the lowest bit", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"waitany64", NULL, "WaitAny over 64 events (trip)", "ns",
-     "the same with 64 bits", 1.2, 0, {0}, {0}, 0, 0},
+     "the same with 64 bits", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"mutex", NULL, "KMUTEX, 2 threads (acquire)", "ns",
-     "FIFO ticket lock on futex words (hands off)", 1.2, 0, {0}, {0}, 0, 0},
+     "FIFO ticket lock on futex words (hands off)", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"semaphore", NULL, "semaphore producer/consumer (item)", "ns",
-     "two sem_t, bounded buffer of 16", 1.2, 0, {0}, {0}, 0, 0},
+     "two sem_t, bounded buffer of 16", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"wake1000", NULL, "notification event wakes 1000", "ns",
-     "FUTEX_WAKE(INT_MAX) on a generation word, 1000 pthreads", 1.2, 0, {0}, {0}, 0, 0},
+     "FUTEX_WAKE(INT_MAX) on a generation word, 1000 pthreads", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"spin1", NULL, "spin lock, uncontended (pair)", "ns",
-     "pthread_spin_lock + pthread_spin_unlock", 1.2, 0, {0}, {0}, 0, 0},
+     "pthread_spin_lock + pthread_spin_unlock", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"spin2", NULL, "spin lock, 2 threads (acquire)", "ns",
-     "the same, 2 threads", 1.2, 0, {0}, {0}, 0, 0},
+     "the same, 2 threads", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"obref1", NULL, "ObRef..ByHandle+ObDeref, 1 thread", "ns",
-     "two atomic RMWs (lock xadd) on a counter", 2.0, 0, {0}, {0}, 0, 0},
+     "two atomic RMWs (lock xadd) on a counter", 2.0, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"obref2", NULL, "ObRef+ObDeref, 2 threads (/thread)", "ns",
-     "the same in 2 threads on separate cache lines", 2.0, 0, {0}, {0}, 0, 0},
+     "the same in 2 threads on separate cache lines", 2.0, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"obref_scaling", NULL, "  scaling: 2-thread / 1-thread", "x",
-     "the same ratio for the atomics", 0, 1.2, {0}, {0}, 0, 0},
+     "the same ratio for the atomics", 0, 1.2, {0}, {0}, 0, 0, {0}, {0}},
     {"lifecycle", NULL, "thread create..join (thread)", "ns",
-     "pthread_create + pthread_join", 1.3, 0, {0}, {0}, 0, 0},
+     "pthread_create + pthread_join", 1.3, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"lifecycle1", "lifecycle", "thread create..join, 1 CPU", "ns",
-     "the same, on the CPU kmhost ran on", 1.3, 0, {0}, {0}, 0, 0},
+     "the same, on the CPU kmhost ran on", 1.3, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"irql_get", NULL, "KeGetCurrentIrql inline (cr8)", "ns",
-     "a plain load of a volatile byte", 5.0, 0, {0}, {0}, 0, 0},
+     "a plain load of a volatile byte", 5.0, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"irql_raise", NULL, "KeRaiseIrql+KeLowerIrql inline", "ns",
-     "a plain load and two plain stores", 5.0, 0, {0}, {0}, 0, 0},
+     "a plain load and two plain stores", 5.0, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"systime", NULL, "KeQuerySystemTime inline (USD)", "ns",
-     "a plain load of a volatile 64-bit word", 5.0, 0, {0}, {0}, 0, 0},
+     "a plain load of a volatile 64-bit word", 5.0, 0, {0}, {0}, 0, 0, {0}, {0}},
     {"entry", NULL, "kmhost run -> DriverEntry", "ms",
-     "exec of kmbench --probe entry -> main()", 0, 5, {0}, {0}, 0, 0},
+     "exec of kmbench --probe entry -> main()", 0, 5, {0}, {0}, 0, 0, {0}, {0}},
     {"sample", NULL, "kmhost run kthreads.sys --for 0", "ms",
-     "fork+exec+exit of a program that runs 4 threads", 0, 50, {0}, {0}, 0, 0},
+     "fork+exec+exit of a program that runs 4 threads", 0, 50, {0}, {0}, 0, 0, {0}, {0}},
     {"mem1", NULL, "RSS of 1 idle system thread", "KiB",
-     "one pthread blocked on a futex", 0, 100, {0}, {0}, 0, 0},
+     "one pthread blocked on a futex", 0, 100, {0}, {0}, 0, 0, {0}, {0}},
     {"mem1000", NULL, "RSS of 1000 idle system threads", "KiB",
-     "1000 pthreads blocked on a futex", 0, 100000, {0}, {0}, 0, 0},
+     "1000 pthreads blocked on a futex", 0, 100000, {0}, {0}, 0, 0, {0}, {0}},
 };
 /* clang-format on */
 enum { NFIGS = sizeof(figs) / sizeof(figs[0]) };
@@ -95,15 +96,20 @@ static figure *find(const char *Key)
     abort();
 }
 
+static int current_round = -1; /* the round being measured; -1: derived figures */
+
 static void add(const char *Key, enum side Side, double Value)
 {
     figure *f = find(Key);
     if (Value < 0)
         return;
-    if (Side == KMHOST && f->nkm < KB_MAX_ROUNDS)
+    if (Side == KMHOST && f->nkm < KB_MAX_ROUNDS) {
+        f->km_round[f->nkm] = current_round;
         f->km[f->nkm++] = Value;
-    else if (Side == NATIVE && f->nnat < KB_MAX_ROUNDS)
+    } else if (Side == NATIVE && f->nnat < KB_MAX_ROUNDS) {
+        f->nat_round[f->nnat] = current_round;
         f->nat[f->nnat++] = Value;
+    }
 }
 
 /* ---- errors, collected for the JSON ---- */
@@ -217,6 +223,7 @@ static void driver_side(const paths *P, enum side Side, const char *Name, const 
    the same state. */
 static void round_of(const paths *P, int Round, int NativeOnly)
 {
+    current_round = Round;
     static const struct {
         const char *name;
         const char *const keys[8];
@@ -255,6 +262,7 @@ static void round_of(const paths *P, int Round, int NativeOnly)
         add_memory(&m);
     if (!NativeOnly)
         driver_side(P, KMHOST, "memory", NULL, -1);
+    current_round = -1;
 }
 
 /* The scaling row: per-thread time with 2 threads over 1 thread, per side. */

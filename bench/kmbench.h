@@ -26,6 +26,7 @@ typedef struct figure {
     double max_kmhost;       /* target: kmhost at most this, in unit; 0 none */
     double km[KB_MAX_ROUNDS], nat[KB_MAX_ROUNDS];
     int nkm, nnat;
+    int km_round[KB_MAX_ROUNDS], nat_round[KB_MAX_ROUNDS]; /* the round of each sample */
 } figure;
 
 /* ---- native.c: each returns one sample (median of KB_RUNS), or < 0 ---- */
