@@ -13,6 +13,13 @@
  * verifier printed VERIFIER: lines at unload (--verifier=all|none|LIST:
  * src/vf/vf.h, docs/verifier.md).
  *
+ * SIGINT and SIGTERM are taken by a thread of their own (KmStopWatcher), so
+ * that they are heard while driver code runs too: during the --for wait one
+ * ends the wait; while a DriverEntry or DriverUnload has not returned, the
+ * first says so (kmhost cannot unload a driver whose DriverEntry is still
+ * running, as Windows cannot), and a second ends kmhost at once by that
+ * signal's default action, without unloading.
+ *
  * A driver's RegistryPath is its service key. For a driver file without a
  * service, kmhost creates the service key (Type, Start, ErrorControl,
  * ImagePath), as the service control manager would have, and deletes it when
@@ -32,6 +39,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,20 +68,92 @@ static int KmRunUsage(void)
 static sigset_t KmStopSignals;
 static bool KmVerifierGiven; /* --verifier given: it overrides the persistent setting */
 
+/* What the main thread is doing, for the stop watcher. */
+enum { KM_PHASE_HOST, KM_PHASE_DRIVER_ENTRY, KM_PHASE_STAY, KM_PHASE_DRIVER_UNLOAD };
+static _Atomic int KmPhase = KM_PHASE_HOST;
+static const char *_Atomic KmPhaseDriver = ""; /* the service whose routine runs */
+static sem_t KmStopRequest;                    /* posted for a signal during the wait */
+static _Atomic int KmStopSignal;
+
+static void KmSetPhase(int Phase, const char *Service)
+{
+    atomic_store(&KmPhaseDriver, Service ? Service : "");
+    atomic_store(&KmPhase, Phase);
+}
+
+static const char *KmSignalName(int Sig)
+{
+    return Sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+static void *KmStopWatcher(void *Arg)
+{
+    (void)Arg;
+    bool warned = false;
+    for (;;) {
+        int sig;
+        if (sigwait(&KmStopSignals, &sig) != 0)
+            continue;
+        if (atomic_exchange(&KmStopSignal, sig) == 0)
+            sem_post(&KmStopRequest); /* the wait ends, or does not start */
+        int phase = atomic_load(&KmPhase);
+        if (phase == KM_PHASE_STAY || phase == KM_PHASE_HOST)
+            continue;
+        if (!warned) {
+            fflush(stdout);
+            if (phase == KM_PHASE_DRIVER_ENTRY)
+                fprintf(stderr,
+                        "kmhost: %s received while %s's DriverEntry has not returned: a driver "
+                        "is unloaded only once its DriverEntry returned (does it wait for "
+                        "something that never comes?); send %s again to end kmhost now, "
+                        "without unloading\n",
+                        KmSignalName(sig), atomic_load(&KmPhaseDriver), KmSignalName(sig));
+            else
+                fprintf(stderr,
+                        "kmhost: %s received while unloading %s: its DriverUnload has not "
+                        "returned, or a thread it must end still runs; send %s again to end "
+                        "kmhost now\n",
+                        KmSignalName(sig), atomic_load(&KmPhaseDriver), KmSignalName(sig));
+            warned = true;
+            continue;
+        }
+        fflush(stdout);
+        fprintf(stderr, "kmhost: %s received again: ending without unloading %s\n",
+                KmSignalName(sig), atomic_load(&KmPhaseDriver));
+        signal(sig, SIG_DFL);
+        pthread_sigmask(SIG_UNBLOCK, &KmStopSignals, NULL);
+        raise(sig); /* the shell sees the signal: 128 + its number */
+        _exit(128 + sig);
+    }
+    return NULL;
+}
+
 /* Wait up to Seconds (forever when negative), or until SIGINT/SIGTERM. */
 static void KmStayLoaded(double Seconds)
 {
-    int sig;
-    if (Seconds == 0)
-        return;
-    if (Seconds < 0) {
-        sigwait(&KmStopSignals, &sig);
-    } else {
-        struct timespec ts = {(time_t)Seconds, (long)((Seconds - (double)(time_t)Seconds) * 1e9)};
-        sig = sigtimedwait(&KmStopSignals, NULL, &ts);
+    if (Seconds != 0 && !atomic_load(&KmStopSignal)) {
+        int r;
+        if (Seconds < 0) {
+            while ((r = sem_wait(&KmStopRequest)) != 0 && errno == EINTR)
+                ;
+        } else {
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            double whole = (double)(time_t)Seconds;
+            until.tv_sec += (time_t)Seconds;
+            until.tv_nsec += (long)((Seconds - whole) * 1e9);
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            while ((r = sem_clockwait(&KmStopRequest, CLOCK_MONOTONIC, &until)) != 0 &&
+                   errno == EINTR)
+                ;
+        }
     }
-    if (sig > 0)
-        printf("kmhost: %s received: unloading\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    int sig = atomic_load(&KmStopSignal);
+    if (Seconds != 0 && sig)
+        printf("kmhost: %s received: unloading\n", KmSignalName(sig));
     fflush(stdout);
 }
 
@@ -160,7 +241,9 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
         if (!KmVerifierGiven && VfpLoadPersistentFlags(it->Service, &flags))
             printf("kmhost: verifying %s (kmhost verifier /querysettings)\n", it->Service);
         atomic_store(&VfpFlags, flags);
+        KmSetPhase(KM_PHASE_DRIVER_ENTRY, it->Service);
         NTSTATUS status = IoLoadDriver(it->Path, it->Service, &it->Driver, why, sizeof(why));
+        KmSetPhase(KM_PHASE_HOST, NULL);
         if (!NT_SUCCESS(status)) {
             const char *name = KmStatusName(status);
             fflush(stdout);
@@ -173,11 +256,16 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
         CmServiceSetRunning(it->Service, getpid());
         loaded = i + 1;
     }
-    if (exit_status == KM_EXIT_OK)
+    if (exit_status == KM_EXIT_OK) {
+        KmSetPhase(KM_PHASE_STAY, NULL);
         KmStayLoaded(Seconds);
+    }
     while (loaded-- > 0) {
         KM_RUN_ITEM *it = &Items[loaded];
-        if (!IoUnloadDriver(it->Driver))
+        KmSetPhase(KM_PHASE_DRIVER_UNLOAD, it->Service);
+        bool unloadable = IoUnloadDriver(it->Driver);
+        KmSetPhase(KM_PHASE_HOST, NULL);
+        if (!unloadable)
             printf("kmhost: %s set no DriverUnload routine, so it cannot be unloaded (as on "
                    "Windows); it stays loaded until kmhost exits\n",
                    it->Service);
@@ -202,8 +290,13 @@ static void KmBlockStopSignals(void)
     sigemptyset(&KmStopSignals);
     sigaddset(&KmStopSignals, SIGINT);
     sigaddset(&KmStopSignals, SIGTERM);
-    /* Blocked in every thread (threads inherit the mask), taken by sigwait. */
+    /* Blocked in every thread (threads inherit the mask), taken by the
+       watcher's sigwait. */
     pthread_sigmask(SIG_BLOCK, &KmStopSignals, NULL);
+    sem_init(&KmStopRequest, 0, 0);
+    pthread_t watcher;
+    if (pthread_create(&watcher, NULL, KmStopWatcher, NULL) == 0)
+        pthread_detach(watcher);
     setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
