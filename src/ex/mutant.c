@@ -8,6 +8,7 @@
  */
 #include "ke/dispobj.h"
 #include "ob/directory.h"
+#include "vf/vf.h"
 
 #ifndef MUTANT_QUERY_STATE
 #define MUTANT_QUERY_STATE 0x0001
@@ -20,10 +21,12 @@
    owner releases it or ends (abandoning it). */
 static void ExpDeleteMutant(PVOID Body)
 {
-    (void)Body;
+    VfpLockDeleted(Body); /* verifier: a new mutant at this address has no lock order */
 }
 
-void ExpReferenceOwnedMutant(PKMUTANT Mutant, bool Reference)
+/* ms_abi (KM_SLOWPATH): called from the dispatcher's ms_abi paths, which a
+   System V callee would make save xmm6-15 on every call. */
+KM_SLOWPATH void ExpReferenceOwnedMutant(PKMUTANT Mutant, bool Reference)
 {
     if (Reference)
         ObfReferenceObject(Mutant);

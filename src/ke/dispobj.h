@@ -36,7 +36,7 @@ void KiAbandonMutants(PKTHREAD Thread);
    on its owner's list (only the owner touches that list); the release or
    abandonment that leaves it free drops it (ke/mutex.c, ex/mutant.c). */
 void KiMarkObjectMutant(PKMUTANT Mutant);
-void ExpReferenceOwnedMutant(PKMUTANT Mutant, bool Reference); /* ex/mutant.c */
+KM_SLOWPATH void ExpReferenceOwnedMutant(PKMUTANT Mutant, bool Reference); /* ex/mutant.c */
 
 VOID NTAPI KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit);
 LONG NTAPI KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjustment,
