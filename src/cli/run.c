@@ -68,17 +68,24 @@ static int KmRunUsage(void)
 static sigset_t KmStopSignals;
 static bool KmVerifierGiven; /* --verifier given: it overrides the persistent setting */
 
-/* What the main thread is doing, for the stop watcher. */
+/* What the main thread is doing, for the stop watcher: a phase, its
+   generation (each KmSetPhase a new one) and the service it concerns, all
+   under KmPhaseLock. */
 enum { KM_PHASE_HOST, KM_PHASE_DRIVER_ENTRY, KM_PHASE_STAY, KM_PHASE_DRIVER_UNLOAD };
-static _Atomic int KmPhase = KM_PHASE_HOST;
-static const char *_Atomic KmPhaseDriver = ""; /* the service whose routine runs */
-static sem_t KmStopRequest;                    /* posted for a signal during the wait */
+static pthread_mutex_t KmPhaseLock = PTHREAD_MUTEX_INITIALIZER;
+static int KmPhase = KM_PHASE_HOST;
+static unsigned KmPhaseGeneration;
+static char KmPhaseDriver[256];
+static sem_t KmStopRequest; /* posted once, at the first stop signal */
 static _Atomic int KmStopSignal;
 
 static void KmSetPhase(int Phase, const char *Service)
 {
-    atomic_store(&KmPhaseDriver, Service ? Service : "");
-    atomic_store(&KmPhase, Phase);
+    pthread_mutex_lock(&KmPhaseLock);
+    KmPhase = Phase;
+    KmPhaseGeneration++;
+    snprintf(KmPhaseDriver, sizeof(KmPhaseDriver), "%s", Service ? Service : "");
+    pthread_mutex_unlock(&KmPhaseLock);
 }
 
 static const char *KmSignalName(int Sig)
@@ -89,17 +96,24 @@ static const char *KmSignalName(int Sig)
 static void *KmStopWatcher(void *Arg)
 {
     (void)Arg;
-    bool warned = false;
+    unsigned warned = 0; /* the generation of the phase last warned about, + 1 */
     for (;;) {
         int sig;
         if (sigwait(&KmStopSignals, &sig) != 0)
             continue;
+        /* The phase first: the main thread leaves the wait only after the
+           post below, so the signal that ends the wait counts as the wait's. */
+        char driver[sizeof(KmPhaseDriver)];
+        pthread_mutex_lock(&KmPhaseLock);
+        int phase = KmPhase;
+        unsigned generation = KmPhaseGeneration;
+        memcpy(driver, KmPhaseDriver, sizeof(driver));
+        pthread_mutex_unlock(&KmPhaseLock);
         if (atomic_exchange(&KmStopSignal, sig) == 0)
             sem_post(&KmStopRequest); /* the wait ends, or does not start */
-        int phase = atomic_load(&KmPhase);
         if (phase == KM_PHASE_STAY || phase == KM_PHASE_HOST)
             continue;
-        if (!warned) {
+        if (warned != generation + 1) {
             fflush(stdout);
             if (phase == KM_PHASE_DRIVER_ENTRY)
                 fprintf(stderr,
@@ -107,19 +121,19 @@ static void *KmStopWatcher(void *Arg)
                         "is unloaded only once its DriverEntry returned (does it wait for "
                         "something that never comes?); send %s again to end kmhost now, "
                         "without unloading\n",
-                        KmSignalName(sig), atomic_load(&KmPhaseDriver), KmSignalName(sig));
+                        KmSignalName(sig), driver, KmSignalName(sig));
             else
                 fprintf(stderr,
-                        "kmhost: %s received while unloading %s: its DriverUnload has not "
-                        "returned, or a thread it must end still runs; send %s again to end "
-                        "kmhost now\n",
-                        KmSignalName(sig), atomic_load(&KmPhaseDriver), KmSignalName(sig));
-            warned = true;
+                        "kmhost: %s received while unloading %s: its DriverUnload, or a work "
+                        "item still queued or running, has not returned; send %s again to "
+                        "end kmhost now\n",
+                        KmSignalName(sig), driver, KmSignalName(sig));
+            warned = generation + 1;
             continue;
         }
         fflush(stdout);
         fprintf(stderr, "kmhost: %s received again: ending without unloading %s\n",
-                KmSignalName(sig), atomic_load(&KmPhaseDriver));
+                KmSignalName(sig), driver);
         signal(sig, SIG_DFL);
         pthread_sigmask(SIG_UNBLOCK, &KmStopSignals, NULL);
         raise(sig); /* the shell sees the signal: 128 + its number */
@@ -233,6 +247,13 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
     for (size_t i = 0; i < Count; i++) {
         KM_RUN_ITEM *it = &Items[i];
         char why[4096];
+        int stop = atomic_load(&KmStopSignal);
+        if (stop) { /* stopped while earlier drivers loaded: start no more */
+            printf("kmhost: %s received: %zu driver%s not started, from %s on\n",
+                   KmSignalName(stop), Count - i, Count - i == 1 ? "" : "s",
+                   it->Service[0] ? it->Service : it->Path);
+            break;
+        }
         if (!it->Service[0]) {
             KmServiceBaseName(it->Path, it->Service, sizeof(it->Service));
             KmCreateTemporaryService(it);
@@ -287,9 +308,15 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
 
 static void KmBlockStopSignals(void)
 {
+    static const int stops[] = {SIGINT, SIGTERM};
     sigemptyset(&KmStopSignals);
-    sigaddset(&KmStopSignals, SIGINT);
-    sigaddset(&KmStopSignals, SIGTERM);
+    for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+        struct sigaction old;
+        /* One the starter ignores (a script's background job ignores
+           SIGINT) stays ignored. */
+        if (sigaction(stops[i], NULL, &old) != 0 || old.sa_handler != SIG_IGN)
+            sigaddset(&KmStopSignals, stops[i]);
+    }
     /* Blocked in every thread (threads inherit the mask), taken by the
        watcher's sigwait. */
     pthread_sigmask(SIG_BLOCK, &KmStopSignals, NULL);
@@ -297,6 +324,8 @@ static void KmBlockStopSignals(void)
     pthread_t watcher;
     if (pthread_create(&watcher, NULL, KmStopWatcher, NULL) == 0)
         pthread_detach(watcher);
+    else /* nobody to take them: leave them to their default action */
+        pthread_sigmask(SIG_UNBLOCK, &KmStopSignals, NULL);
     setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
