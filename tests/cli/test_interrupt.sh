@@ -57,4 +57,22 @@ wait $pid
 rc=$?
 [ "$rc" = 143 ] || fail "second SIGTERM: exit $rc, want 143 (128 + SIGTERM)"
 has "$(cat "$TMP/hang")" "ending without unloading cli_hang_entry"
+# Loading in boot order (system start before auto start): a stop while the
+# first DriverEntry runs lets it return, starts no more drivers, and unloads
+# the one loaded.
+SLOW=$BUILD/tests/cli/cli_slow_entry.sys
+run 0 sc create kmslow binPath= "$SLOW" type= kernel start= system
+run 0 sc create kmstay binPath= "$STAY" type= kernel start= auto
+"$KMHOST" run --for 60 >"$TMP/boot" 2>&1 </dev/null &
+pid=$!
+wait_for "$TMP/boot" "slow_entry: loading" || fail "kmslow did not start: $(cat "$TMP/boot")"
+kill -TERM $pid
+stopped $pid
+wait $pid
+rc=$?
+[ "$rc" = 0 ] || fail "SIGTERM while loading: exit $rc, want 0: $(cat "$TMP/boot")"
+has "$(cat "$TMP/boot")" "DriverEntry has not returned"
+has "$(cat "$TMP/boot")" "1 driver not started, from kmstay on"
+has "$(cat "$TMP/boot")" "slow_entry: unloaded"
+hasnot "$(cat "$TMP/boot")" "stay: loaded"
 km_done
