@@ -472,16 +472,22 @@ static KM_MSABI void KiUnlockAll(KI_WAIT *w)
 }
 
 /* With all locks held: satisfy the wait now if it can be; KI_WAIT_PENDING if not. */
+/* WaitAny, with the locks of Objects[0..Count) held: satisfied by the
+   lowest index signalled for t, as documented. */
+static KM_MSABI LONG KiSatisfyLowest(PVOID *Objects, ULONG Count, PKTHREAD t)
+{
+    for (ULONG i = 0; i < Count; i++) {
+        DISPATCHER_HEADER *h = Objects[i];
+        if (KiIsSignaledFor(h, t))
+            return (LONG)(STATUS_WAIT_0 + i) + KiSatisfy(h, t, false);
+    }
+    return KI_WAIT_PENDING;
+}
+
 static KM_MSABI LONG KiTrySatisfy(KI_WAIT *w, PKTHREAD t)
 {
-    if (w->Type == WaitAny) {
-        for (ULONG i = 0; i < w->Count; i++) {
-            DISPATCHER_HEADER *h = w->Objects[i];
-            if (KiIsSignaledFor(h, t))
-                return (LONG)(STATUS_WAIT_0 + i) + KiSatisfy(h, t, false);
-        }
-        return KI_WAIT_PENDING;
-    }
+    if (w->Type == WaitAny)
+        return KiSatisfyLowest(w->Objects, w->Count, t);
     for (ULONG i = 0; i < w->Count; i++) {
         if (!KiIsSignaledFor(w->Objects[i], t))
             return KI_WAIT_PENDING;
@@ -700,26 +706,21 @@ static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
  * other thread (KeSetEvent, KeReadStateEvent): with the locks of objects
  * 0..Index held (tried in order; one busy leaves it to the locked path),
  * nothing changes their states (KiTakeUnlocked needs the lock free too) and
- * they are tested in order. Reading the
- * objects before Index without their locks is not enough: one may be set,
- * its setter return and then see Index still signalled, all before the take
- * is stored (conf.waitany_prefix). The objects after Index cannot matter.
+ * they are tested in order. Reading the objects before Index without their
+ * locks is not enough: one may be set, its setter return and then see Index
+ * still signalled, all before the take is stored (conf.waitany_order). The
+ * objects after Index cannot matter.
  * KI_WAIT_PENDING when none is signalled now.
  */
 static KM_MSABI LONG KiTakeLowest(PKTHREAD t, PVOID *Objects, ULONG Index)
 {
     if (Index == 0) /* nothing before it */
         return KiTakeUnlocked(Objects[0]) ? STATUS_WAIT_0 : KI_WAIT_PENDING;
-    LONG status = KI_WAIT_PENDING;
     ULONG held = 0;
     while (held <= Index && KiTryLockObject(Objects[held]))
         held++;
-    if (held > Index) { /* else busy (or listed twice): the locked path decides */
-        for (ULONG i = 0; i <= Index && status == KI_WAIT_PENDING; i++) {
-            if (KiIsSignaledFor(Objects[i], t))
-                status = (LONG)(STATUS_WAIT_0 + i) + KiSatisfy(Objects[i], t, false);
-        }
-    }
+    /* One busy (or listed twice): the locked path decides. */
+    LONG status = held > Index ? KiSatisfyLowest(Objects, held, t) : KI_WAIT_PENDING;
     while (held-- > 0)
         KiUnlockObject(Objects[held]);
     return status;

@@ -22,55 +22,57 @@ wait_for() {
     return 1
 }
 
-# stopped PID: up to 20 s for PID to end; kills it (and fails) if it does not.
-stopped() {
-    for _ in $(seq 200); do
-        kill -0 "$1" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$1"
-    fail "kmhost did not end"
+# started OUT TEXT ARGS...: starts kmhost ARGS in the background, output to
+# OUT; PID is its pid; fails unless TEXT appears in OUT within 20 s.
+started() {
+    local out=$1 text=$2
+    shift 2
+    "$KMHOST" "$@" >"$out" 2>&1 </dev/null &
+    PID=$!
+    wait_for "$out" "$text" || fail "kmhost $*: no \"$text\" in: $(cat "$out")"
 }
 
-"$KMHOST" run --for 60 "$STAY" >"$TMP/stay" 2>&1 </dev/null &
-pid=$!
-wait_for "$TMP/stay" "stay: loaded" || fail "the driver did not load: $(cat "$TMP/stay")"
-kill -TERM $pid
-stopped $pid
-wait $pid
-rc=$?
-[ "$rc" = 0 ] || fail "SIGTERM during --for: exit $rc, want 0: $(cat "$TMP/stay")"
+# terminated PID: sends SIGTERM, waits up to 20 s for PID to end (kills it,
+# and fails, if it does not); RC is its exit status.
+terminated() {
+    kill -TERM "$1"
+    for _ in $(seq 200); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$1" 2>/dev/null; then
+        kill -KILL "$1"
+        fail "kmhost did not end"
+    fi
+    wait "$1"
+    RC=$?
+}
+
+started "$TMP/stay" "stay: loaded" run --for 60 "$STAY"
+terminated $PID
+[ "$RC" = 0 ] || fail "SIGTERM during --for: exit $RC, want 0: $(cat "$TMP/stay")"
 has "$(cat "$TMP/stay")" "kmhost: SIGTERM received: unloading"
 has "$(cat "$TMP/stay")" "stay: unloaded"
 hasnot "$(cat "$TMP/stay")" "while unloading" # the one signal ended the wait, nothing more
 
-"$KMHOST" run "$HANG" >"$TMP/hang" 2>&1 </dev/null &
-pid=$!
-wait_for "$TMP/hang" "hang_entry: waiting" || fail "hang_entry did not start: $(cat "$TMP/hang")"
-kill -TERM $pid
+started "$TMP/hang" "hang_entry: waiting" run "$HANG"
+kill -TERM $PID
 wait_for "$TMP/hang" "DriverEntry has not returned" ||
     fail "no word after the first SIGTERM: $(cat "$TMP/hang")"
-kill -0 $pid 2>/dev/null || fail "kmhost ended at the first SIGTERM"
-kill -TERM $pid
-stopped $pid
-wait $pid
-rc=$?
-[ "$rc" = 143 ] || fail "second SIGTERM: exit $rc, want 143 (128 + SIGTERM)"
+kill -0 $PID 2>/dev/null || fail "kmhost ended at the first SIGTERM"
+terminated $PID
+[ "$RC" = 143 ] || fail "second SIGTERM: exit $RC, want 143 (128 + SIGTERM)"
 has "$(cat "$TMP/hang")" "ending without unloading cli_hang_entry"
+
 # Loading in boot order (system start before auto start): a stop while the
 # first DriverEntry runs lets it return, starts no more drivers, and unloads
 # the one loaded.
 SLOW=$BUILD/tests/cli/cli_slow_entry.sys
 run 0 sc create kmslow binPath= "$SLOW" type= kernel start= system
 run 0 sc create kmstay binPath= "$STAY" type= kernel start= auto
-"$KMHOST" run --for 60 >"$TMP/boot" 2>&1 </dev/null &
-pid=$!
-wait_for "$TMP/boot" "slow_entry: loading" || fail "kmslow did not start: $(cat "$TMP/boot")"
-kill -TERM $pid
-stopped $pid
-wait $pid
-rc=$?
-[ "$rc" = 0 ] || fail "SIGTERM while loading: exit $rc, want 0: $(cat "$TMP/boot")"
+started "$TMP/boot" "slow_entry: loading" run --for 60
+terminated $PID
+[ "$RC" = 0 ] || fail "SIGTERM while loading: exit $RC, want 0: $(cat "$TMP/boot")"
 has "$(cat "$TMP/boot")" "DriverEntry has not returned"
 has "$(cat "$TMP/boot")" "1 driver not started, from kmstay on"
 has "$(cat "$TMP/boot")" "slow_entry: unloaded"
