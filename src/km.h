@@ -90,7 +90,21 @@ bool LdrHostSymbol(const void *Address, char *Name, size_t Len, uintptr_t *Into)
 
 /* hal: CPU state for driver code. */
 void HalInitSystem(void); /* trap handlers, shared user data; once, before any driver code */
-void HalSetCurrentPcr(KPCR *Pcr); /* this host thread's GS base */
+/* This host thread's KPCR, for the GS segment of driver code (hal/pcr.c). */
+void HalSetCurrentPcr(KPCR *Pcr);
+/* The same KPCR as kmhost's code reads it: a TLS slot at a fixed offset
+   from FS, whatever the GS base is (hal/pcr.c). */
+extern __thread KPCR *HalCurrentPcrSlot __attribute__((tls_model("initial-exec")));
+static inline KPCR *HalPcr(void)
+{
+    return HalCurrentPcrSlot;
+}
+/* Whether GS base is the KPCR (else 0: driver gs: accesses are patched or
+   emulated); decided once per process. */
+BOOLEAN HalUsesGsBase(void);
+/* The offset of HalCurrentPcrSlot from FS base, the same in every thread:
+   patched driver code reads the KPCR with `mov reg, fs:[offset]`. */
+LONG HalPcrSlotOffset(void);
 
 /* ke: bug checks. A bug check ends the host process with exit status 3. */
 KM_NORETURN void NTAPI KeBugCheckEx(ULONG Code, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR P3,

@@ -37,6 +37,10 @@ void HalpTrap(int Signal, siginfo_t *Info, void *Context)
                 kind = LdrTrapSharedData;
                 done = HalpEmulateSharedData(uc, &insn);
             }
+            if (done == HalpNotEmulated && Signal == SIGSEGV) {
+                kind = LdrTrapGs;
+                done = HalpEmulateGs(uc, &insn);
+            }
             if (done == HalpEmulated) {
                 LdrpPatchCountTrap(kind); /* what load-time patching left to the trap */
                 HalpTrapDepth--;

@@ -45,6 +45,15 @@ ULONG64 HalpEffectiveAddress(const ucontext_t *Uc, const HALP_INSN *I,
 HALP_EMULATION HalpEmulateCr8(ucontext_t *Uc, const HALP_INSN *I, BOOLEAN *Lowered, KIRQL *Old,
                               KIRQL *New);
 HALP_EMULATION HalpEmulateSharedData(ucontext_t *Uc, const HALP_INSN *I);
+/* A gs: access with GS base 0, done on the thread's KPCR (gsload.c). */
+HALP_EMULATION HalpEmulateGs(ucontext_t *Uc, const HALP_INSN *I);
+
+/* The instruction's one explicit memory operand, or NULL (none, or two). */
+const ZydisDecodedOperand *HalpSingleMemoryOperand(const HALP_INSN *I);
+/* Completes a load whose memory operand Mem read Bytes (Mem->size bits) from
+   Address, as the instruction would, and steps past it (usdload.c). */
+HALP_EMULATION HalpEmulateLoad(ucontext_t *Uc, const HALP_INSN *I, const ZydisDecodedOperand *Mem,
+                               const UCHAR *Bytes, ULONG64 Address);
 
 /* The fault is a driver's (bug check) or kmhost's (internal error report and
    abort). Never returns. */

@@ -147,51 +147,45 @@ static HALP_EMULATION HalpLoadXmm(ucontext_t *Uc, const HALP_INSN *I, const UCHA
     return HalpEmulated;
 }
 
-HALP_EMULATION HalpEmulateSharedData(ucontext_t *Uc, const HALP_INSN *I)
+const ZydisDecodedOperand *HalpSingleMemoryOperand(const HALP_INSN *I)
 {
     const ZydisDecodedOperand *mem = NULL;
     for (unsigned i = 0; i < I->Insn.operand_count_visible; i++) {
         const ZydisDecodedOperand *op = &I->Ops[i];
         if (op->type == ZYDIS_OPERAND_TYPE_MEMORY && op->mem.type == ZYDIS_MEMOP_TYPE_MEM) {
             if (mem)
-                return HalpNotEmulated;
+                return NULL;
             mem = op;
         }
     }
-    if (!mem)
-        return HalpNotEmulated;
-    ULONG64 address = HalpEffectiveAddress(Uc, I, mem);
-    if (address - KM_USER_SHARED_DATA >= HALP_USD_SIZE)
-        return HalpNotEmulated;
-    ULONG offset = (ULONG)(address - KM_USER_SHARED_DATA);
-    ULONG size = mem->size / 8;
-    UCHAR bytes[16] = {0};
-    if (mem->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE)
-        return HalpBadAccess;
-    if (size == 0 || size > sizeof(bytes) || !HalpReadSharedData(offset, bytes, size))
-        return HalpBadAccess; /* runs past the page, into an unmapped one */
+    return mem;
+}
 
+HALP_EMULATION HalpEmulateLoad(ucontext_t *Uc, const HALP_INSN *I, const ZydisDecodedOperand *Mem,
+                               const UCHAR *Bytes, ULONG64 Address)
+{
     const ZydisDecodedOperand *dst = &I->Ops[0];
+    ULONG size = Mem->size / 8;
     ULONG64 loaded = 0, a, b, result, flags;
     HALP_EMULATION done = HalpEmulated;
-    memcpy(&loaded, bytes, size <= 8 ? size : 8);
+    memcpy(&loaded, Bytes, size <= 8 ? size : 8);
 
     if (HalpIsXmm(dst)) {
-        done = HalpLoadXmm(Uc, I, bytes, size, address);
+        done = HalpLoadXmm(Uc, I, Bytes, size, Address);
     } else {
         switch (I->Insn.mnemonic) {
         case ZYDIS_MNEMONIC_MOV:
         case ZYDIS_MNEMONIC_MOVZX:
         case ZYDIS_MNEMONIC_MOVD:
         case ZYDIS_MNEMONIC_MOVQ:
-            if (dst == mem || size > 8 || !HalpSetGpr(Uc, dst->reg.value, loaded))
+            if (dst == Mem || size > 8 || !HalpSetGpr(Uc, dst->reg.value, loaded))
                 return HalpNotEmulated;
             break;
         case ZYDIS_MNEMONIC_MOVSX:
         case ZYDIS_MNEMONIC_MOVSXD: {
             unsigned shift = 64 - 8 * size;
             ULONG64 extended = (ULONG64)((int64_t)(loaded << shift) >> shift);
-            if (dst == mem || !HalpSetGpr(Uc, dst->reg.value, extended))
+            if (dst == Mem || !HalpSetGpr(Uc, dst->reg.value, extended))
                 return HalpNotEmulated;
             break;
         }
@@ -202,6 +196,10 @@ HALP_EMULATION HalpEmulateSharedData(ucontext_t *Uc, const HALP_INSN *I)
         case ZYDIS_MNEMONIC_AND:
         case ZYDIS_MNEMONIC_OR:
         case ZYDIS_MNEMONIC_XOR:
+            /* Only the forms whose result goes to a register or nowhere. */
+            if (I->Insn.mnemonic != ZYDIS_MNEMONIC_CMP && I->Insn.mnemonic != ZYDIS_MNEMONIC_TEST &&
+                dst == Mem)
+                return HalpNotEmulated;
             if (!HalpOperandValue(Uc, &I->Ops[0], loaded, &a) ||
                 !HalpOperandValue(Uc, &I->Ops[1], loaded, &b) ||
                 !HalpAlu(I->Insn.mnemonic, I->Ops[0].size, a, b, &result, &flags))
@@ -220,4 +218,22 @@ HALP_EMULATION HalpEmulateSharedData(ucontext_t *Uc, const HALP_INSN *I)
     if (done == HalpEmulated)
         Uc->uc_mcontext.gregs[REG_RIP] += I->Insn.length;
     return done;
+}
+
+HALP_EMULATION HalpEmulateSharedData(ucontext_t *Uc, const HALP_INSN *I)
+{
+    const ZydisDecodedOperand *mem = HalpSingleMemoryOperand(I);
+    if (!mem)
+        return HalpNotEmulated;
+    ULONG64 address = HalpEffectiveAddress(Uc, I, mem);
+    if (address - KM_USER_SHARED_DATA >= HALP_USD_SIZE)
+        return HalpNotEmulated;
+    ULONG offset = (ULONG)(address - KM_USER_SHARED_DATA);
+    ULONG size = mem->size / 8;
+    UCHAR bytes[16] = {0};
+    if (mem->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE)
+        return HalpBadAccess;
+    if (size == 0 || size > sizeof(bytes) || !HalpReadSharedData(offset, bytes, size))
+        return HalpBadAccess; /* runs past the page, into an unmapped one */
+    return HalpEmulateLoad(Uc, I, mem, bytes, address);
 }

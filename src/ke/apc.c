@@ -90,12 +90,12 @@ static inline PKAPC KipApcOf(PLIST_ENTRY e)
 /* Patched `mov cr8` lowerings call KiIrqlLowered only while this is set. */
 static inline void KipRequestLowering(void)
 {
-    __asm__ volatile("movb $1, %%gs:0x186" : : : "memory");
+    KiSetInterruptRequest(1);
 }
 
 static inline void KipClearLoweringRequest(void)
 {
-    __asm__ volatile("movb $0, %%gs:0x186" : : : "memory");
+    KiSetInterruptRequest(0);
 }
 
 /* True when driver code may not run here: inside the trap handler that

@@ -164,7 +164,7 @@ static void KipCallDpc(PKDPC Dpc, KI_DEFERRED_ROUTINE *Routine, PVOID Context, P
         /* A lowering below DISPATCH_LEVEL inside the routine must reach
            KiIrqlLowered, which bug checks it (0xC4/0x31): lowerings call it
            only while InterruptRequest is set. */
-        __asm__ volatile("movb $1, %%gs:0x186" : : : "memory");
+        KiSetInterruptRequest(1);
     }
     Routine(Dpc, Context, Arg1, Arg2);
     if (!Threaded)
@@ -239,7 +239,7 @@ static VOID NTAPI KipDpcThread(PVOID Context)
         if (KipRunOne(q, PASSIVE_LEVEL))
             continue;
         /* Set for the routines it ran; nothing needs this thread's lowerings. */
-        __asm__ volatile("movb $0, %%gs:0x186" : : : "memory");
+        KiSetInterruptRequest(0);
         atomic_store(&q->Parked, 1);
         KiFutexWait(&q->Signal, seen, &forever);
         atomic_store(&q->Parked, 0);
@@ -319,7 +319,7 @@ static void KipDrainOnLowering(KIRQL Old, KIRQL New)
     if (n >= KipQueueCount)
         return;
     KI_DPC_QUEUE *q = &KipQueues[n];
-    __asm__ volatile("movb $0, %%gs:0x186" : : : "memory"); /* KPCR InterruptRequest */
+    KiSetInterruptRequest(0); /* KPCR InterruptRequest */
     /* The common case, nothing queued or running: no lock taken. This
        thread's own deferred DPCs are always seen here; other threads'
        queueing woke the DPC thread. */
@@ -367,7 +367,7 @@ BOOLEAN KiInsertQueueDpc(PKDPC Dpc, ULONG Processor, PVOID SystemArgument1, PVOI
     if (KiCurrentIrql() < DISPATCH_LEVEL || Processor != KiCurrentProcessorNumber())
         KipWake(q);
     else /* patched code calls KiIrqlLowered when this is set (src/ldr/patch.h) */
-        __asm__ volatile("movb $1, %%gs:0x186" : : : "memory");
+        KiSetInterruptRequest(1);
     return TRUE;
 }
 

@@ -34,14 +34,12 @@ void KiReleaseLockWord(volatile ULONG_PTR *Lock);
    KiIrqlLowered hook (the dispatcher's own raises and lowers around DPCs). */
 static inline void KiSetIrqlNoHook(KIRQL Irql)
 {
-    __asm__ volatile("movb %0, %%gs:0x50" : : "q"(Irql) : "memory");
+    KiWriteIrql(Irql);
 }
 
 static inline USHORT KiCurrentProcessorNumber(void)
 {
-    USHORT n;
-    __asm__ volatile("movw %%gs:0x1a4, %0" : "=r"(n));
-    return n;
+    return *(volatile USHORT *)&HalPcr()->Number;
 }
 
 /* TRUE on a processor's DPC thread (where DPC routines run). */

@@ -97,16 +97,34 @@ static inline LONG KiGetSignalState(const DISPATCHER_HEADER *Header)
 
 static inline PKTHREAD KiCurrentThread(void)
 {
-    PKTHREAD t;
-    __asm__ volatile("mov %%gs:0x188, %0" : "=r"(t));
-    return t;
+    return (PKTHREAD)HalPcr()->CurrentThread;
 }
 
 static inline KIRQL KiCurrentIrql(void)
 {
-    KIRQL irql;
-    __asm__ volatile("movb %%gs:0x50, %0" : "=r"(irql));
-    return irql;
+    return HalPcr()->Irql;
+}
+
+/* Writes the IRQL byte of the KPCR (patched `mov cr8` and the trap handler
+   write the same byte); a compiler barrier either side, as the processor's
+   `mov cr8` is one. */
+static inline void KiWriteIrql(KIRQL Irql)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    HalPcr()->Irql = Irql;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+/* KPCR.InterruptRequest: see KiLowerIrqlFrom. */
+static inline UCHAR KiInterruptRequest(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    return *(volatile UCHAR *)&HalPcr()->InterruptRequest;
+}
+static inline void KiSetInterruptRequest(UCHAR Value)
+{
+    *(volatile UCHAR *)&HalPcr()->InterruptRequest = Value;
+    atomic_signal_fence(memory_order_seq_cst);
 }
 
 /* The exported IRQL routines' fast paths (irql.c), inlined where kmhost's
@@ -128,7 +146,7 @@ static inline KIRQL KiRaiseIrql(KIRQL New, const void *Site)
     KIRQL old = KiCurrentIrql();
     if (__builtin_expect(New < old || New > HIGH_LEVEL, 0))
         KiIrqlMisuse(old, New, true, Site);
-    __asm__ volatile("movb %0, %%gs:0x50" : : "q"(New) : "memory");
+    KiWriteIrql(New);
     return old;
 }
 
@@ -137,11 +155,9 @@ static inline void KiLowerIrqlFrom(KIRQL old, KIRQL New, const void *Site)
 {
     if (__builtin_expect(New > old, 0))
         KiIrqlMisuse(old, New, false, Site);
-    __asm__ volatile("movb %0, %%gs:0x50" : : "q"(New) : "memory");
+    KiWriteIrql(New);
     if (New < old) {
-        UCHAR request;
-        __asm__ volatile("movb %%gs:0x186, %0" : "=q"(request) : : "memory");
-        if (__builtin_expect(request != 0, 0))
+        if (__builtin_expect(KiInterruptRequest() != 0, 0))
             KiIrqlLowered(old, New);
     }
 }

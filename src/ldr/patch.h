@@ -7,8 +7,15 @@
  *     (0xFFFFF78000000000, one page) is replaced, in place, by the same
  *     offset in the HAL's live read-only copy (src/hal/usdlive.c);
  *   - `mov r64, cr8` and `mov cr8, r64`: the instruction becomes a `jmp rel32`
- *     to a stub within +-2 GiB that does the same on the KPCR (gs:[0x50]) and
- *     jumps back (patch_stub.c).
+ *     to a stub within +-2 GiB that does the same on the KPCR's Irql and
+ *     jumps back (patch_stub.c); the stub finds the KPCR in kmhost's TLS
+ *     slot (`mov reg, fs:[HalPcrSlotOffset()]`), so it works whatever the
+ *     GS base is;
+ *   - when the GS base is 0 (HalUsesGsBase, hal/pcr.c), every instruction
+ *     with a gs: memory operand (KeGetCurrentThread's gs:[0x188], ...): it
+ *     becomes a jump to a stub that loads the KPCR from the TLS slot into a
+ *     scratch register and runs the same instruction on [scratch + the
+ *     operand's own base or index + displacement] (patch_gs.c).
  * What cannot be patched keeps trapping into the HAL's emulation; the counts
  * of both are kept (patch_stats.c).
  *
@@ -25,6 +32,7 @@
 
 #include "ldr/ldr.h"
 
+#include <Zydis/Zydis.h>
 #include <stdio.h>
 
 /* What one patching pass found. Sites "left" keep trapping. */
@@ -36,6 +44,8 @@ typedef struct LDR_PATCH_COUNTS {
     ULONG64 Cr8Left;          /* cr8 moves left to the trap */
     ULONG64 SharedDataLeft;   /* shared-data accesses left (stores, no live copy) */
     ULONG64 UndecodableBytes; /* bytes skipped to resynchronise the sweep */
+    ULONG64 Gs;               /* gs: accesses rewritten (GS base 0 only) */
+    ULONG64 GsLeft;           /* gs: accesses left to the trap (GS base 0 only) */
 } LDR_PATCH_COUNTS;
 
 /* Process-wide totals since start-up: every image patched, plus what ran. */
@@ -45,6 +55,7 @@ typedef struct LDR_PATCH_STATS {
     ULONG64 SlowPathCalls;   /* patched cr8 writes that called LdrpPatchIrqlSlowPath */
     ULONG64 TrapsCr8;        /* cr8 moves emulated by the trap handler */
     ULONG64 TrapsSharedData; /* shared-data loads emulated by the trap handler */
+    ULONG64 TrapsGs;         /* gs: accesses emulated by the trap handler */
 } LDR_PATCH_STATS;
 
 void LdrpPatchStats(LDR_PATCH_STATS *Out);
@@ -53,7 +64,7 @@ void KmPrintPatchStats(FILE *Out);
 
 /* The HAL's trap handler calls this after each emulated instruction so that
    the fallbacks are counted. Signal-safe. */
-typedef enum LDR_TRAP_KIND { LdrTrapCr8, LdrTrapSharedData } LDR_TRAP_KIND;
+typedef enum LDR_TRAP_KIND { LdrTrapCr8, LdrTrapSharedData, LdrTrapGs } LDR_TRAP_KIND;
 void LdrpPatchCountTrap(LDR_TRAP_KIND Kind);
 
 /* Options, read when an image is patched (set them before loading).
@@ -119,6 +130,35 @@ typedef struct LDRP_STUBS {
    changed) when it cannot. Reg is a ZydisRegister. */
 BOOLEAN LdrpPatchCr8(LDRP_STUBS *Stubs, uint8_t *At, ULONG Length, BOOLEAN Write, int Reg,
                      const uint8_t *Limit, BOOLEAN UseInterruptRequest);
+/* Replaces the instruction with a gs: memory operand at At by a jump to a
+   stub that runs it on the KPCR from the TLS slot (patch_gs.c); bytes below
+   Limit may be read. FALSE (nothing changed) when it cannot. */
+BOOLEAN LdrpPatchGs(LDRP_STUBS *Stubs, uint8_t *At, const uint8_t *Limit);
+
+/* Assembling a stub (patch_stub.c). Code holds the bytes for Address. */
+#define LDRP_MAX_STUB 160u
+typedef struct LDRP_ASM {
+    uint8_t Code[LDRP_MAX_STUB];
+    size_t Length;
+    ULONG64 Address; /* where Code[0] will run */
+    BOOLEAN Failed;
+} LDRP_ASM;
+ZydisEncoderRequest LdrpReq(ZydisMnemonic Mnemonic);
+void LdrpOpReg(ZydisEncoderRequest *R, ZydisRegister Reg);
+void LdrpEmit(LDRP_ASM *A, ZydisEncoderRequest *R);
+void LdrpEmitReg(LDRP_ASM *A, ZydisMnemonic Mnemonic, ZydisRegister Reg);
+void LdrpEmitBranch(LDRP_ASM *A, ZydisMnemonic Mnemonic, ULONG64 Target);
+/* mov Reg64, fs:[HalPcrSlotOffset()]: the current thread's KPCR. */
+void LdrpEmitLoadPcr(LDRP_ASM *A, ZydisRegister Reg64);
+/* Builds the stub as it would run at Address, into A; the same size for
+   every address. FALSE when it cannot be encoded. */
+typedef BOOLEAN (*LDRP_BUILD)(LDRP_ASM *A, ULONG64 Address, const void *Context);
+/* Places the stub Build makes in reach of the Length-byte site at At (a
+   4-byte site by punning its jump's last byte, patch.h) and replaces the
+   site by a jump to it. FALSE (nothing changed) when it cannot. */
+BOOLEAN LdrpPlaceStub(LDRP_STUBS *Stubs, uint8_t *At, ULONG Length, const uint8_t *Limit,
+                      LDRP_BUILD Build, const void *Context);
+
 /* Makes the stub pages executable and read-only and records them under
    their owner for LdrpReleasePatches; an empty set is freed. */
 void LdrpSealStubs(LDRP_STUBS *Stubs);

@@ -24,6 +24,7 @@ typedef struct LDRP_SITE {
     ZydisRegister Reg;
     uint8_t Length;
     BOOLEAN Write;
+    BOOLEAN Gs; /* a gs: access (patch_gs.c), else a CR8 move */
 } LDRP_SITE;
 
 typedef struct LDRP_PATCHER {
@@ -33,6 +34,7 @@ typedef struct LDRP_PATCHER {
     size_t SiteCount, SiteCapacity;
     LDR_PATCH_COUNTS Counts;
     BOOLEAN Enabled;
+    BOOLEAN GsSites; /* the GS base is 0: gs: accesses are sites too */
     BOOLEAN LiveTried;
     const volatile UCHAR *Live;
 } LDRP_PATCHER;
@@ -65,7 +67,10 @@ static void LdrpAddSite(LDRP_PATCHER *P, const LDRP_SITE *Site)
         size_t cap = P->SiteCapacity ? 2 * P->SiteCapacity : 32;
         LDRP_SITE *s = realloc(P->Sites, cap * sizeof(*s));
         if (!s) {
-            P->Counts.Cr8Left++;
+            if (Site->Gs)
+                P->Counts.GsLeft++;
+            else
+                P->Counts.Cr8Left++;
             return;
         }
         P->Sites = s;
@@ -77,13 +82,22 @@ static void LdrpAddSite(LDRP_PATCHER *P, const LDRP_SITE *Site)
 static void LdrpClassify(LDRP_PATCHER *P, uint8_t *At, const ZydisDecodedInstruction *I,
                          const ZydisDecodedOperand *Ops, const uint8_t *Limit)
 {
+    if (P->GsSites && (I->attributes & ZYDIS_ATTRIB_HAS_SEGMENT_GS)) {
+        LDRP_SITE site = {At, Limit, ZYDIS_REGISTER_NONE, I->length, FALSE, TRUE};
+        if (P->Enabled)
+            LdrpAddSite(P, &site);
+        else
+            P->Counts.GsLeft++;
+        return;
+    }
     if (I->mnemonic != ZYDIS_MNEMONIC_MOV)
         return;
     if (I->operand_count_visible == 2 && Ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
         Ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER &&
         (Ops[0].reg.value == ZYDIS_REGISTER_CR8 || Ops[1].reg.value == ZYDIS_REGISTER_CR8)) {
         BOOLEAN write = Ops[0].reg.value == ZYDIS_REGISTER_CR8;
-        LDRP_SITE site = {At, Limit, write ? Ops[1].reg.value : Ops[0].reg.value, I->length, write};
+        LDRP_SITE site = {At,        Limit, write ? Ops[1].reg.value : Ops[0].reg.value,
+                          I->length, write, FALSE};
         if (P->Enabled)
             LdrpAddSite(P, &site);
         else
@@ -158,6 +172,7 @@ void LdrpPatchRegions(const void *Owner, const LDR_PATCH_REGION *Regions, size_t
     memset(&p, 0, sizeof(p));
     ZydisDecoderInit(&p.Decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
     p.Enabled = LdrpPatchEnabled();
+    p.GsSites = !HalUsesGsBase();
     p.Stubs = calloc(1, sizeof(*p.Stubs));
     if (!p.Stubs)
         p.Enabled = FALSE;
@@ -188,7 +203,12 @@ void LdrpPatchRegions(const void *Owner, const LDR_PATCH_REGION *Regions, size_t
     BOOLEAN gate = LdrpPatchUsesInterruptRequest();
     for (size_t i = 0; i < p.SiteCount; i++) {
         const LDRP_SITE *s = &p.Sites[i];
-        if (!LdrpPatchCr8(p.Stubs, s->At, s->Length, s->Write, s->Reg, s->Limit, gate))
+        if (s->Gs) {
+            if (LdrpPatchGs(p.Stubs, s->At, s->Limit))
+                p.Counts.Gs++;
+            else
+                p.Counts.GsLeft++;
+        } else if (!LdrpPatchCr8(p.Stubs, s->At, s->Length, s->Write, s->Reg, s->Limit, gate))
             p.Counts.Cr8Left++;
         else if (s->Write)
             p.Counts.Cr8Writes++;
@@ -207,6 +227,8 @@ void LdrpPatchRegions(const void *Owner, const LDR_PATCH_REGION *Regions, size_t
         Counts->Cr8Left += p.Counts.Cr8Left;
         Counts->SharedDataLeft += p.Counts.SharedDataLeft;
         Counts->UndecodableBytes += p.Counts.UndecodableBytes;
+        Counts->Gs += p.Counts.Gs;
+        Counts->GsLeft += p.Counts.GsLeft;
     }
 }
 

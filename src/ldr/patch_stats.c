@@ -30,6 +30,8 @@ void LdrpPatchAddCounts(const LDR_PATCH_COUNTS *Counts)
     LdrpAdd(&t->Cr8Left, Counts->Cr8Left);
     LdrpAdd(&t->SharedDataLeft, Counts->SharedDataLeft);
     LdrpAdd(&t->UndecodableBytes, Counts->UndecodableBytes);
+    LdrpAdd(&t->Gs, Counts->Gs);
+    LdrpAdd(&t->GsLeft, Counts->GsLeft);
 }
 
 void LdrpPatchCountSlowPath(void)
@@ -39,7 +41,10 @@ void LdrpPatchCountSlowPath(void)
 
 void LdrpPatchCountTrap(LDR_TRAP_KIND Kind)
 {
-    LdrpAdd(Kind == LdrTrapCr8 ? &LdrpStats.TrapsCr8 : &LdrpStats.TrapsSharedData, 1);
+    LdrpAdd(Kind == LdrTrapCr8          ? &LdrpStats.TrapsCr8
+            : Kind == LdrTrapSharedData ? &LdrpStats.TrapsSharedData
+                                        : &LdrpStats.TrapsGs,
+            1);
 }
 
 void LdrpPatchStats(LDR_PATCH_STATS *Out)
@@ -53,9 +58,12 @@ void LdrpPatchStats(LDR_PATCH_STATS *Out)
     Out->Sites.Cr8Left = LdrpLoad(&t->Cr8Left);
     Out->Sites.SharedDataLeft = LdrpLoad(&t->SharedDataLeft);
     Out->Sites.UndecodableBytes = LdrpLoad(&t->UndecodableBytes);
+    Out->Sites.Gs = LdrpLoad(&t->Gs);
+    Out->Sites.GsLeft = LdrpLoad(&t->GsLeft);
     Out->SlowPathCalls = LdrpLoad(&LdrpStats.SlowPathCalls);
     Out->TrapsCr8 = LdrpLoad(&LdrpStats.TrapsCr8);
     Out->TrapsSharedData = LdrpLoad(&LdrpStats.TrapsSharedData);
+    Out->TrapsGs = LdrpLoad(&LdrpStats.TrapsGs);
 }
 
 void KmPrintPatchStats(FILE *Out)
@@ -65,13 +73,17 @@ void KmPrintPatchStats(FILE *Out)
     const LDR_PATCH_COUNTS *c = &s.Sites;
     fprintf(Out,
             "patch: %llu images; patched: %llu mov reg,cr8, %llu mov cr8,reg, %llu shared-data "
-            "loads, %llu shared-data addresses; left to the trap: %llu cr8, %llu shared-data\n",
+            "loads, %llu shared-data addresses, %llu gs; left to the trap: %llu cr8, %llu "
+            "shared-data, %llu gs\n",
             (unsigned long long)s.Images, (unsigned long long)c->Cr8Reads,
             (unsigned long long)c->Cr8Writes, (unsigned long long)c->SharedDataMoffs,
-            (unsigned long long)c->SharedDataImm, (unsigned long long)c->Cr8Left,
-            (unsigned long long)c->SharedDataLeft);
+            (unsigned long long)c->SharedDataImm, (unsigned long long)c->Gs,
+            (unsigned long long)c->Cr8Left, (unsigned long long)c->SharedDataLeft,
+            (unsigned long long)c->GsLeft);
     fprintf(Out,
-            "patch: at run time: %llu IRQL slow-path calls; trapped: %llu cr8, %llu shared-data\n",
+            "patch: at run time: %llu IRQL slow-path calls; trapped: %llu cr8, %llu shared-data, "
+            "%llu gs; GS base %s\n",
             (unsigned long long)s.SlowPathCalls, (unsigned long long)s.TrapsCr8,
-            (unsigned long long)s.TrapsSharedData);
+            (unsigned long long)s.TrapsSharedData, (unsigned long long)s.TrapsGs,
+            HalUsesGsBase() ? "= KPCR" : "0 (gs: patched or emulated)");
 }

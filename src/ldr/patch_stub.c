@@ -10,21 +10,24 @@
  * window within +-2 GiB, in which a page is mapped with MAP_FIXED_NOREPLACE.
  *
  * The stubs (Zydis encodes them; every branch is rel32 so that sizes do not
- * depend on addresses):
- *   read   movzx r32, byte gs:[0x50]      ; TPR bits 3:0, upper bits zero,
+ * depend on addresses). The KPCR comes from kmhost's TLS slot, `slot` =
+ * HalPcrSlotOffset() (hal/pcr.c), so they work whatever the GS base is:
+ *   read   mov r64, fs:[slot]
+ *          movzx r32, byte [r64+0x50]     ; TPR bits 3:0, upper bits zero,
  *          jmp back                       ;   as mov r64, cr8 leaves them
- *   write  push rax; push rcx; push rdx
+ *   write  push rax; push rcx; push rdx; push r8
  *          lahf; seto al                  ; (pushfq without LAHF in 64-bit)
  *          mov rcx, r64
- *          movzx edx, byte gs:[0x50]
+ *          mov r8, fs:[slot]
+ *          movzx edx, byte [r8+0x50]
  *          cmp rcx, 15; ja slow           ; a reserved CR8 bit: #GP
- *          mov gs:[0x50], cl
+ *          mov [r8+0x50], cl
  *          cmp cl, dl; jb lower
  *   done:  add al, 0x7f; sahf             ; OF from al, then SF ZF AF PF CF
- *          pop rdx; pop rcx; pop rax
+ *          pop r8; pop rdx; pop rcx; pop rax
  *          jmp back
  *   lower: cmp cl, DISPATCH_LEVEL; jae done
- *          [cmp byte gs:[0x186], 0; je done]   ; UseInterruptRequest
+ *          [cmp byte [r8+0x186], 0; je done]   ; UseInterruptRequest
  *   slow:  push qword [site]; call [LdrpPatchSlowThunk]; lea rsp, [rsp+8]
  *          jmp done
  * so no flag and no register but the destination changes, as with the real
@@ -51,16 +54,8 @@
 #define LDRP_PROBE_STEP (64u * 1024)
 #define LDRP_MIN_ADDRESS 0x10000ull
 #define LDRP_MAX_ADDRESS 0x00007FFFFFFFF000ull
-#define LDRP_MAX_STUB 160u
 #define LDRP_KPCR_IRQL 0x50
 #define LDRP_KPCR_INTERRUPT_REQUEST 0x186
-
-typedef struct LDRP_ASM {
-    uint8_t Code[LDRP_MAX_STUB];
-    size_t Length;
-    ULONG64 Address; /* where Code[0] will run */
-    BOOLEAN Failed;
-} LDRP_ASM;
 
 enum { LblDone, LblLower, LblSlow, LblSite, LblThunk, LblCount };
 
@@ -74,7 +69,7 @@ static BOOLEAN LdrpHaveLahf(void)
     return __get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & 1);
 }
 
-static ZydisEncoderRequest LdrpReq(ZydisMnemonic Mnemonic)
+ZydisEncoderRequest LdrpReq(ZydisMnemonic Mnemonic)
 {
     ZydisEncoderRequest r;
     memset(&r, 0, sizeof(r));
@@ -83,7 +78,7 @@ static ZydisEncoderRequest LdrpReq(ZydisMnemonic Mnemonic)
     return r;
 }
 
-static void LdrpOpReg(ZydisEncoderRequest *R, ZydisRegister Reg)
+void LdrpOpReg(ZydisEncoderRequest *R, ZydisRegister Reg)
 {
     ZydisEncoderOperand *op = &R->operands[R->operand_count++];
     op->type = ZYDIS_OPERAND_TYPE_REGISTER;
@@ -98,7 +93,7 @@ static void LdrpOpImm(ZydisEncoderRequest *R, ULONG64 Value)
 }
 
 /* [Base + Disp] of Size bytes; Base RIP takes an absolute address, NONE an
-   absolute disp32 (with the GS prefix set by the caller). */
+   absolute disp32 (with a segment prefix set by the caller). */
 static void LdrpOpMem(ZydisEncoderRequest *R, ZydisRegister Base, LONGLONG Disp, USHORT Size)
 {
     ZydisEncoderOperand *op = &R->operands[R->operand_count++];
@@ -109,7 +104,7 @@ static void LdrpOpMem(ZydisEncoderRequest *R, ZydisRegister Base, LONGLONG Disp,
     op->mem.size = Size;
 }
 
-static void LdrpEmit(LDRP_ASM *A, ZydisEncoderRequest *R)
+void LdrpEmit(LDRP_ASM *A, ZydisEncoderRequest *R)
 {
     ZyanUSize len = sizeof(A->Code) - A->Length;
     if (A->Failed || !ZYAN_SUCCESS(ZydisEncoderEncodeInstructionAbsolute(
@@ -126,7 +121,7 @@ static void LdrpEmit0(LDRP_ASM *A, ZydisMnemonic Mnemonic)
     LdrpEmit(A, &r);
 }
 
-static void LdrpEmitReg(LDRP_ASM *A, ZydisMnemonic Mnemonic, ZydisRegister Reg)
+void LdrpEmitReg(LDRP_ASM *A, ZydisMnemonic Mnemonic, ZydisRegister Reg)
 {
     ZydisEncoderRequest r = LdrpReq(Mnemonic);
     LdrpOpReg(&r, Reg);
@@ -150,17 +145,25 @@ static void LdrpEmitRegImm(LDRP_ASM *A, ZydisMnemonic Mnemonic, ZydisRegister Ds
     LdrpEmit(A, &r);
 }
 
-/* movzx Dst, byte gs:[Offset] */
-static void LdrpEmitLoadPcrByte(LDRP_ASM *A, ZydisRegister Dst, ULONG Offset)
+void LdrpEmitLoadPcr(LDRP_ASM *A, ZydisRegister Reg64)
 {
-    ZydisEncoderRequest r = LdrpReq(ZYDIS_MNEMONIC_MOVZX);
-    r.prefixes = ZYDIS_ATTRIB_HAS_SEGMENT_GS;
-    LdrpOpReg(&r, Dst);
-    LdrpOpMem(&r, ZYDIS_REGISTER_NONE, Offset, 1);
+    ZydisEncoderRequest r = LdrpReq(ZYDIS_MNEMONIC_MOV);
+    r.prefixes = ZYDIS_ATTRIB_HAS_SEGMENT_FS;
+    LdrpOpReg(&r, Reg64);
+    LdrpOpMem(&r, ZYDIS_REGISTER_NONE, HalPcrSlotOffset(), 8);
     LdrpEmit(A, &r);
 }
 
-static void LdrpEmitBranch(LDRP_ASM *A, ZydisMnemonic Mnemonic, ULONG64 Target)
+/* movzx Dst, byte [Pcr + Offset] */
+static void LdrpEmitLoadPcrByte(LDRP_ASM *A, ZydisRegister Dst, ZydisRegister Pcr, ULONG Offset)
+{
+    ZydisEncoderRequest r = LdrpReq(ZYDIS_MNEMONIC_MOVZX);
+    LdrpOpReg(&r, Dst);
+    LdrpOpMem(&r, Pcr, Offset, 1);
+    LdrpEmit(A, &r);
+}
+
+void LdrpEmitBranch(LDRP_ASM *A, ZydisMnemonic Mnemonic, ULONG64 Target)
 {
     ZydisEncoderRequest r = LdrpReq(Mnemonic);
     r.branch_type = ZYDIS_BRANCH_TYPE_NEAR;
@@ -187,7 +190,8 @@ static ULONG64 LdrpHere(const LDRP_ASM *A)
 static void LdrpBuildRead(LDRP_ASM *A, ZydisRegister Reg, ULONG64 Back)
 {
     ZydisRegister r32 = ZydisRegisterEncode(ZYDIS_REGCLASS_GPR32, (ZyanU8)ZydisRegisterGetId(Reg));
-    LdrpEmitLoadPcrByte(A, r32, LDRP_KPCR_IRQL);
+    LdrpEmitLoadPcr(A, Reg);
+    LdrpEmitLoadPcrByte(A, r32, Reg, LDRP_KPCR_IRQL);
     LdrpEmitBranch(A, ZYDIS_MNEMONIC_JMP, Back);
 }
 
@@ -199,6 +203,7 @@ static void LdrpBuildWrite(LDRP_ASM *A, ZydisRegister Reg, ULONG64 Site, ULONG64
     LdrpEmitReg(A, ZYDIS_MNEMONIC_PUSH, ZYDIS_REGISTER_RAX);
     LdrpEmitReg(A, ZYDIS_MNEMONIC_PUSH, ZYDIS_REGISTER_RCX);
     LdrpEmitReg(A, ZYDIS_MNEMONIC_PUSH, ZYDIS_REGISTER_RDX);
+    LdrpEmitReg(A, ZYDIS_MNEMONIC_PUSH, ZYDIS_REGISTER_R8);
     if (Lahf) {
         LdrpEmit0(A, ZYDIS_MNEMONIC_LAHF);
         LdrpEmitReg(A, ZYDIS_MNEMONIC_SETO, ZYDIS_REGISTER_AL);
@@ -208,18 +213,18 @@ static void LdrpBuildWrite(LDRP_ASM *A, ZydisRegister Reg, ULONG64 Site, ULONG64
     if (Reg == ZYDIS_REGISTER_RAX) {
         ZydisEncoderRequest r = LdrpReq(ZYDIS_MNEMONIC_MOV);
         LdrpOpReg(&r, ZYDIS_REGISTER_RCX);
-        LdrpOpMem(&r, ZYDIS_REGISTER_RSP, Lahf ? 16 : 24, 8);
+        LdrpOpMem(&r, ZYDIS_REGISTER_RSP, Lahf ? 24 : 32, 8);
         LdrpEmit(A, &r);
     } else if (Reg != ZYDIS_REGISTER_RCX) {
         LdrpEmitRegReg(A, ZYDIS_MNEMONIC_MOV, ZYDIS_REGISTER_RCX, Reg);
     }
-    LdrpEmitLoadPcrByte(A, ZYDIS_REGISTER_EDX, LDRP_KPCR_IRQL);
+    LdrpEmitLoadPcr(A, ZYDIS_REGISTER_R8);
+    LdrpEmitLoadPcrByte(A, ZYDIS_REGISTER_EDX, ZYDIS_REGISTER_R8, LDRP_KPCR_IRQL);
     LdrpEmitRegImm(A, ZYDIS_MNEMONIC_CMP, ZYDIS_REGISTER_RCX, HIGH_LEVEL);
     LdrpEmitBranch(A, ZYDIS_MNEMONIC_JNBE, In[LblSlow]);
     {
         ZydisEncoderRequest r = LdrpReq(ZYDIS_MNEMONIC_MOV);
-        r.prefixes = ZYDIS_ATTRIB_HAS_SEGMENT_GS;
-        LdrpOpMem(&r, ZYDIS_REGISTER_NONE, LDRP_KPCR_IRQL, 1);
+        LdrpOpMem(&r, ZYDIS_REGISTER_R8, LDRP_KPCR_IRQL, 1);
         LdrpOpReg(&r, ZYDIS_REGISTER_CL);
         LdrpEmit(A, &r);
     }
@@ -233,6 +238,7 @@ static void LdrpBuildWrite(LDRP_ASM *A, ZydisRegister Reg, ULONG64 Site, ULONG64
     } else {
         LdrpEmit0(A, ZYDIS_MNEMONIC_POPFQ);
     }
+    LdrpEmitReg(A, ZYDIS_MNEMONIC_POP, ZYDIS_REGISTER_R8);
     LdrpEmitReg(A, ZYDIS_MNEMONIC_POP, ZYDIS_REGISTER_RDX);
     LdrpEmitReg(A, ZYDIS_MNEMONIC_POP, ZYDIS_REGISTER_RCX);
     LdrpEmitReg(A, ZYDIS_MNEMONIC_POP, ZYDIS_REGISTER_RAX);
@@ -243,8 +249,7 @@ static void LdrpBuildWrite(LDRP_ASM *A, ZydisRegister Reg, ULONG64 Site, ULONG64
     LdrpEmitBranch(A, ZYDIS_MNEMONIC_JNB, In[LblDone]);
     if (UseInterruptRequest) {
         ZydisEncoderRequest r = LdrpReq(ZYDIS_MNEMONIC_CMP);
-        r.prefixes = ZYDIS_ATTRIB_HAS_SEGMENT_GS;
-        LdrpOpMem(&r, ZYDIS_REGISTER_NONE, LDRP_KPCR_INTERRUPT_REQUEST, 1);
+        LdrpOpMem(&r, ZYDIS_REGISTER_R8, LDRP_KPCR_INTERRUPT_REQUEST, 1);
         LdrpOpImm(&r, 0);
         LdrpEmit(A, &r);
         LdrpEmitBranch(A, ZYDIS_MNEMONIC_JZ, In[LblDone]);
@@ -360,18 +365,16 @@ static ULONG64 LdrpReserve(LDRP_STUBS *S, ULONG64 Lo, ULONG64 Hi, size_t Size)
     return 0;
 }
 
-BOOLEAN LdrpPatchCr8(LDRP_STUBS *Stubs, uint8_t *At, ULONG Length, BOOLEAN Write, int Reg,
-                     const uint8_t *Limit, BOOLEAN UseInterruptRequest)
+BOOLEAN LdrpPlaceStub(LDRP_STUBS *Stubs, uint8_t *At, ULONG Length, const uint8_t *Limit,
+                      LDRP_BUILD Build, const void *Context)
 {
     LDRP_ASM a;
-    ZydisRegister reg = (ZydisRegister)Reg;
-    if (ZydisRegisterGetClass(reg) != ZYDIS_REGCLASS_GPR64 || reg == ZYDIS_REGISTER_RSP ||
-        Length < 4 || Length > 15)
+    if (Length < 4 || Length > 15)
         return FALSE;
     if (Length == 4 && At + 4 >= Limit)
         return FALSE; /* no byte to pun with */
     /* Sized at the site itself, where every target is in reach. */
-    if (!LdrpBuildStub(&a, (ULONG64)(uintptr_t)At, At, Length, Write, reg, UseInterruptRequest))
+    if (!Build(&a, (ULONG64)(uintptr_t)At, Context))
         return FALSE;
     size_t size = a.Length;
     ULONG64 next = (ULONG64)(uintptr_t)At + 5, stub = 0;
@@ -389,8 +392,7 @@ BOOLEAN LdrpPatchCr8(LDRP_STUBS *Stubs, uint8_t *At, ULONG Length, BOOLEAN Write
             continue;
         stub = LdrpReserve(Stubs, (ULONG64)lo, (ULONG64)lo + LDRP_WINDOW - 1, size);
     }
-    if (!stub || !LdrpBuildStub(&a, stub, At, Length, Write, reg, UseInterruptRequest) ||
-        a.Length != size)
+    if (!stub || !Build(&a, stub, Context) || a.Length != size)
         return FALSE;
     memcpy((void *)(uintptr_t)stub, a.Code, a.Length);
     LONGLONG rel = (LONGLONG)stub - (LONGLONG)next;
@@ -402,6 +404,30 @@ BOOLEAN LdrpPatchCr8(LDRP_STUBS *Stubs, uint8_t *At, ULONG Length, BOOLEAN Write
     for (ULONG i = 5; i < Length; i++)
         At[i] = 0x90;
     return TRUE;
+}
+
+typedef struct LDRP_CR8_SITE {
+    uint8_t *At;
+    ULONG Length;
+    BOOLEAN Write;
+    ZydisRegister Reg;
+    BOOLEAN UseInterruptRequest;
+} LDRP_CR8_SITE;
+
+static BOOLEAN LdrpBuildCr8(LDRP_ASM *A, ULONG64 Address, const void *Context)
+{
+    const LDRP_CR8_SITE *c = Context;
+    return LdrpBuildStub(A, Address, c->At, c->Length, c->Write, c->Reg, c->UseInterruptRequest);
+}
+
+BOOLEAN LdrpPatchCr8(LDRP_STUBS *Stubs, uint8_t *At, ULONG Length, BOOLEAN Write, int Reg,
+                     const uint8_t *Limit, BOOLEAN UseInterruptRequest)
+{
+    ZydisRegister reg = (ZydisRegister)Reg;
+    if (ZydisRegisterGetClass(reg) != ZYDIS_REGCLASS_GPR64 || reg == ZYDIS_REGISTER_RSP)
+        return FALSE;
+    LDRP_CR8_SITE site = {At, Length, Write, reg, UseInterruptRequest};
+    return LdrpPlaceStub(Stubs, At, Length, Limit, LdrpBuildCr8, &site);
 }
 
 void LdrpSealStubs(LDRP_STUBS *Stubs)

@@ -125,12 +125,10 @@ NTAPI bool VfpIsDriverAddress(const void *Address);
 /* Site when it is in a driver image, else the innermost driver frame on the
    stack (the driver's call into kmhost), else Site. */
 const void *VfpDriverSite(const void *Site);
-/* The current thread's IRQL (gs:[0x50]). */
+/* The current thread's IRQL (KPCR.Irql). */
 static inline KIRQL VfpCurrentIrql(void)
 {
-    KIRQL irql;
-    __asm__ volatile("movb %%gs:0x50, %0" : "=q"(irql));
-    return irql;
+    return HalPcr()->Irql;
 }
 
 /* ---- Call-time checks (calls.c) ---- */

@@ -164,7 +164,8 @@ static void TestIrqlPerThread(void)
           (unsigned long long)a.Seen);
     CHECK(b.Seen == DISPATCH_LEVEL && b.PcrIrql == DISPATCH_LEVEL, "thread B saw %llu",
           (unsigned long long)b.Seen);
-    CHECK(a.Inherited == mine, "a new pthread starts with its creator's GS base");
+    CHECK(a.Inherited == NULL && mine != NULL,
+          "a new pthread has no KPCR until it sets its own (TLS, not the inherited GS base)");
     CHECK(KeGetCurrentIrql() == PASSIVE_LEVEL, "main thread's IRQL changed to %u",
           KeGetCurrentIrql());
 }
@@ -485,6 +486,7 @@ static void *Recurse(void *Arg)
 {
     (void)Arg;
     HalInitThreadSignalStack();
+    HalSetCurrentPcr(NewPcr());
     HalpCurrentPcr()->Irql = PASSIVE_LEVEL;
     ((void (*)(void))FakeCode)();
     return NULL;
