@@ -57,7 +57,7 @@ KM_EXPORT(KeClearEvent);
 
 LONG NTAPI KeReadStateEvent(PRKEVENT Event)
 {
-    return __atomic_load_n(&Event->Header.SignalState, __ATOMIC_ACQUIRE);
+    return KiReadStateSettled(&Event->Header);
 }
 KM_EXPORT(KeReadStateEvent);
 

@@ -95,6 +95,13 @@ static inline LONG KiGetSignalState(const DISPATCHER_HEADER *Header)
     return __atomic_load_n(&Header->SignalState, __ATOMIC_RELAXED);
 }
 
+/* SignalState as the exported KeReadState* routines return it: the state
+   of an object no thread holds locked. A reader that finds the lock taken
+   waits for the unlock, so it never sees a state that the holder may still
+   change before it lets go (a WaitAny taking object k under its lock after
+   a snapshot of the objects before it, wait.c, is one step for readers). */
+KM_MSABI LONG KiReadStateSettled(const DISPATCHER_HEADER *Header); /* wait.c */
+
 static inline PKTHREAD KiCurrentThread(void)
 {
     return (PKTHREAD)HalPcr()->CurrentThread;

@@ -147,13 +147,13 @@ KM_EXPORT(KeReleaseMutex);
 /* Documented: 1 means signalled (free); 0 or less, owned. */
 LONG NTAPI KeReadStateMutex(PRKMUTEX Mutex)
 {
-    return __atomic_load_n(&Mutex->Header.SignalState, __ATOMIC_ACQUIRE);
+    return KiReadStateSettled(&Mutex->Header);
 }
 KM_EXPORT(KeReadStateMutex);
 
 LONG NTAPI KeReadStateMutant(PRKMUTANT Mutant)
 {
-    return __atomic_load_n(&Mutant->Header.SignalState, __ATOMIC_ACQUIRE);
+    return KiReadStateSettled(&Mutant->Header);
 }
 KM_EXPORT(KeReadStateMutant);
 

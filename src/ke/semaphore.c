@@ -59,6 +59,6 @@ KM_EXPORT(KeReleaseSemaphore);
 /* Documented: the current count; zero means not signalled. */
 LONG NTAPI KeReadStateSemaphore(PRKSEMAPHORE Semaphore)
 {
-    return __atomic_load_n(&Semaphore->Header.SignalState, __ATOMIC_ACQUIRE);
+    return KiReadStateSettled(&Semaphore->Header);
 }
 KM_EXPORT(KeReadStateSemaphore);

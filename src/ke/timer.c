@@ -167,7 +167,7 @@ KM_EXPORT(KeCancelTimer);
 
 BOOLEAN NTAPI KeReadStateTimer(PKTIMER Timer)
 {
-    return __atomic_load_n(&Timer->Header.SignalState, __ATOMIC_ACQUIRE) != 0;
+    return KiReadStateSettled(&Timer->Header) != 0;
 }
 KM_EXPORT(KeReadStateTimer);
 

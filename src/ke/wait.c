@@ -219,23 +219,63 @@ static KM_SLOWPATH void KiFlushDeferredWakes(void)
         KiWakeBucket(buckets[i]);
 }
 
-/* A store, not a locked instruction, for every object but timers: only the
-   holder changes the word while the lock bit is set (its other bytes are the
-   object's type and size, written when it is initialised), and another
-   CPU's failed attempt writes back the same value. A timer's Inserted byte
-   changes under the timer-queue lock only (timer.c), so a timer is unlocked
-   with a locked AND that leaves it alone. */
+/*
+ * The unlock is a store, not a locked instruction, for every object but
+ * timers: only the holder changes the word while the lock bit is set (its
+ * other bytes are the object's type and size, written when it is
+ * initialised, and the version below), and another CPU's failed attempt
+ * writes back the same value. A timer's Inserted byte changes under the
+ * timer-queue lock only (timer.c), so a timer is unlocked with a locked AND
+ * that leaves it alone.
+ *
+ * The version: every object but a timer counts its unlocks (and the
+ * lock-free takes of KiTakeUnlocked) in the two bytes of the lock word that
+ * no kmhost object uses otherwise, Signalling/Abandoned (byte 1) and
+ * DebugActive (byte 3) of DISPATCHER_HEADER, 16 bits in all. A reader that
+ * sees the same lock word, unlocked, and the same SignalState twice knows
+ * that the state did not change in between (KiSnapshotLowest), provided
+ * fewer than 65536 unlocks could have happened, which a bound on the time
+ * between the two reads ensures.
+ */
+#define KI_VERSION_MASK 0xff00ff00u
+static inline LONG KiNextLockWord(LONG Word)
+{
+    uint32_t w = (uint32_t)Word & ~(uint32_t)KI_LOCK_BIT;
+    uint32_t v = ((w >> 8) & 0xffu) | ((w >> 16) & 0xff00u);
+    v++;
+    return (LONG)((w & ~KI_VERSION_MASK) | ((v & 0xffu) << 8) | ((v & 0xff00u) << 16));
+}
+
+static inline bool KiIsTimerType(UCHAR Type)
+{
+    return Type == TimerNotificationObject || Type == TimerSynchronizationObject;
+}
+
 KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header)
 {
     _Atomic LONG *lock = (_Atomic LONG *)&Header->Lock;
     LONG word = atomic_load_explicit(lock, memory_order_relaxed);
-    UCHAR type = (UCHAR)(word & 0x7f);
-    if (type == TimerNotificationObject || type == TimerSynchronizationObject)
+    if (KiIsTimerType((UCHAR)(word & 0x7f)))
         atomic_fetch_and_explicit(lock, ~KI_LOCK_BIT, memory_order_release);
     else
-        atomic_store_explicit(lock, word & ~KI_LOCK_BIT, memory_order_release);
+        atomic_store_explicit(lock, KiNextLockWord(word), memory_order_release);
     if (--KiLocksHeld == 0 && KiDeferredHead && !KiDeferredBusy)
         KiFlushDeferredWakes();
+}
+
+KM_MSABI LONG KiReadStateSettled(const DISPATCHER_HEADER *Header)
+{
+    if ((uintptr_t)Header & 7) /* packed unaligned by a driver: no 8-byte atomic read */
+        return __atomic_load_n(&Header->SignalState, __ATOMIC_ACQUIRE);
+    for (unsigned spins = 0;; spins++) {
+        int64_t both = atomic_load_explicit((_Atomic int64_t *)&Header->Lock, memory_order_acquire);
+        if (!((LONG)both & KI_LOCK_BIT))
+            return (LONG)(both >> 32);
+        if (spins < 256)
+            __builtin_ia32_pause();
+        else
+            KiYield(); /* the holder was preempted: let it run */
+    }
 }
 
 static inline UCHAR KiObjectType(const DISPATCHER_HEADER *h)
@@ -578,6 +618,7 @@ static KM_MSABI bool KiUserApcQueued(PKTHREAD t, UCHAR Mask)
  * long enough brings both back to spinning.
  */
 #define KI_SPIN_MAX 2048 /* pauses: about 50 us */
+#define KI_SPIN_MUTANT (-2)
 #define KI_NS_PER_PAUSE 25
 static KM_MSABI LONG KiParkBucketFor(PVOID Object)
 {
@@ -637,31 +678,33 @@ static KM_MSABI void KiSpinSucceeded(PKTHREAD t, unsigned Budget)
  * signaller that finds nobody queued only sets the state, and never touches
  * this thread; KiTakeUnlocked or the locked path then takes the object.
  * Returns the index of the first object that looked signalled, scanned in
- * the caller's order, or -1; the caller then takes the lowest one signalled
- * (KiTakeLowest). A mutant is left to
+ * the caller's order, or -1, or KI_SPIN_MUTANT when one of the objects is a
+ * mutant (found in the first pass, before any spin); the caller then takes
+ * the lowest one signalled (KiTakeLowest). A mutant is left to
  * the queue: a thread releasing it and waiting again at once would take it
  * straight back from a spinner, where a queued waiter is handed it.
  */
 static KM_MSABI LONG KiSpinOnObjects(PKTHREAD t, PVOID *Objects, ULONG Count, unsigned Budget)
 {
-    for (unsigned spins = 0; spins < Budget; spins++) {
+    for (ULONG i = 0; i < Count; i++) { /* the first pass also looks for a mutant */
+        const DISPATCHER_HEADER *h = Objects[i];
+        if (KiObjectType(h) == MutantObject)
+            return KI_SPIN_MUTANT;
+        if (KiGetSignalState(h) > 0) {
+            KiSpinSucceeded(t, Budget);
+            return (LONG)i;
+        }
+    }
+    for (unsigned spins = 1; spins < Budget; spins++) {
+        __builtin_ia32_pause();
         for (ULONG i = 0; i < Count; i++) {
             if (KiGetSignalState(Objects[i]) > 0) {
                 KiSpinSucceeded(t, Budget);
                 return (LONG)i;
             }
         }
-        __builtin_ia32_pause();
     }
     return -1;
-}
-
-static KM_MSABI bool KiAnyMutant(PVOID *Objects, ULONG Count)
-{
-    for (ULONG i = 0; i < Count; i++)
-        if (KiObjectType(Objects[i]) == MutantObject)
-            return true;
-    return false;
 }
 
 /*
@@ -692,7 +735,10 @@ static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
         if (after == state) /* stays signalled: seeing it (acquire) is enough */
             return true;
         state = after;
-        int64_t next = (int64_t)(((uint64_t)(uint32_t)state << 32) | (uint32_t)lock);
+        int64_t next =
+            (int64_t)(((uint64_t)(uint32_t)state << 32) |
+                      (uint32_t)(KiIsTimerType((UCHAR)(lock & 0x7f)) ? lock
+                                                                     : KiNextLockWord(lock)));
         if (atomic_compare_exchange_weak_explicit(both, &old, next, memory_order_acq_rel,
                                                   memory_order_acquire))
             return true;
@@ -703,27 +749,74 @@ static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
  * A WaitAny whose spin saw object Index signalled first. Documented, it
  * returns the lowest index among the objects signalled, so the objects
  * before it count too, and the test and the take must be one step for every
- * other thread (KeSetEvent, KeReadStateEvent): with the locks of objects
- * 0..Index held (tried in order; one busy leaves it to the locked path),
- * nothing changes their states (KiTakeUnlocked needs the lock free too) and
- * they are tested in order. Reading the objects before Index without their
- * locks is not enough: one may be set, its setter return and then see Index
- * still signalled, all before the take is stored (conf.waitany_order). The
- * objects after Index cannot matter.
- * KI_WAIT_PENDING when none is signalled now.
+ * other thread (KeSetEvent, KeReadStateEvent): reading the objects before
+ * Index without care is not enough, as one may be set, its setter return and
+ * then see Index still signalled, all before the take is stored
+ * (conf.waitany_order). The objects after Index cannot matter. Two ways:
+ *
+ *  - Locks (the locked path, KiSatisfyLowest): with the locks of objects
+ *    0..Index held nothing changes their states (KiTakeUnlocked needs the
+ *    lock free too) and they are tested in order: Index + 1 locked
+ *    instructions, 20 ns each on a busy line.
+ *  - A snapshot (KiSnapshotLowest), the spin's way: lock Index alone,
+ *    read the lock words and states of objects 0..Index-1 twice, and take
+ *    Index only if both reads found every one unlocked, not signalled and
+ *    with the same version (KiNextLockWord), within a bound on the time.
+ *    Then each of them stayed unsignalled from its first read to its
+ *    second, so all were at once, at a point between the two passes; the
+ *    take is placed there. It becomes visible at the unlock of Index, and
+ *    until then no thread can see Index's state: KeReadState* waits for the
+ *    unlock (KiReadStateSettled), a setter or another waiter needs the lock.
+ *    So no thread can see an object before Index signalled and Index still
+ *    signalled after the point of the take.
+ * KI_WAIT_PENDING when neither decided (the locked path then does).
  */
+/* TSC ticks. 65536 unlocks of one object take far longer than this at any
+   TSC rate of 1 GHz or more: each is a locked instruction on the object's
+   line plus a store, about 10 ns at the least. */
+#define KI_SNAPSHOT_TICKS 100000ull
+
+static KM_MSABI LONG KiSnapshotLowest(PKTHREAD t, PVOID *Objects, ULONG Index)
+{
+    DISPATCHER_HEADER *k = Objects[Index];
+    int64_t seen[MAXIMUM_WAIT_OBJECTS];
+    LONG status = KI_WAIT_PENDING;
+    if (((uintptr_t)k & 7) || !KiTryLockObject(k))
+        return KI_WAIT_PENDING;
+    if (KiGetSignalState(k) > 0) {
+        uint64_t start = __builtin_ia32_rdtsc();
+        ULONG j = 0;
+        for (; j < Index; j++) {
+            const DISPATCHER_HEADER *h = Objects[j];
+            if ((uintptr_t)h & 7)
+                break;
+            int64_t w = atomic_load_explicit((_Atomic int64_t *)&h->Lock, memory_order_acquire);
+            LONG lock = (LONG)w;
+            /* A timer has no version; a duplicate of Index shows our lock. */
+            if ((lock & KI_LOCK_BIT) || (LONG)(w >> 32) > 0 || KiIsTimerType((UCHAR)(lock & 0x7f)))
+                break;
+            seen[j] = w;
+        }
+        if (j == Index) {
+            for (j = 0; j < Index; j++) {
+                const DISPATCHER_HEADER *h = Objects[j];
+                if (atomic_load_explicit((_Atomic int64_t *)&h->Lock, memory_order_acquire) !=
+                    seen[j])
+                    break;
+            }
+            if (j == Index && __builtin_ia32_rdtsc() - start < KI_SNAPSHOT_TICKS)
+                status = (LONG)(STATUS_WAIT_0 + Index) + KiSatisfy(k, t, false);
+        }
+    }
+    KiUnlockObject(k);
+    return status;
+}
+
 static KM_MSABI LONG KiTakeLowest(PKTHREAD t, PVOID *Objects, ULONG Index)
 {
     if (Index == 0) /* nothing before it */
         return KiTakeUnlocked(Objects[0]) ? STATUS_WAIT_0 : KI_WAIT_PENDING;
-    ULONG held = 0;
-    while (held <= Index && KiTryLockObject(Objects[held]))
-        held++;
-    /* One busy (or listed twice): the locked path decides. */
-    LONG status = held > Index ? KiSatisfyLowest(Objects, held, t) : KI_WAIT_PENDING;
-    while (held-- > 0)
-        KiUnlockObject(Objects[held]);
-    return status;
+    return KiSnapshotLowest(t, Objects, Index);
 }
 
 /* Spun: the spin of this wait was already spent on the object. */
@@ -785,20 +878,21 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
     if (Count == 0 || (WaitType != WaitAny && WaitType != WaitAll))
         return STATUS_INVALID_PARAMETER;
 
-    KiInitWait(&w, Count, Object, WaitBlockArray ? WaitBlockArray : t->WaitBlock, WaitType);
     KiComputeDeadline(Timeout, &deadline);
     t->WaitReason = (UCHAR)WaitReason;
     bool spun = false;
     status = KI_WAIT_PENDING;
-    if ((Count == 1 || WaitType == WaitAny) && !deadline.Immediate && !KiAnyMutant(Object, Count)) {
+    if ((Count == 1 || WaitType == WaitAny) && !deadline.Immediate) {
         unsigned budget = KiSpinBudget(t);
         LONG seen = budget ? KiSpinOnObjects(t, Object, Count, budget) : -1;
-        spun = budget && seen < 0;
+        spun = budget && seen == -1;
         if (seen >= 0) { /* it looked signalled: take it */
             KiDeliverKernelApcs();
             status = KiTakeLowest(t, Object, (ULONG)seen);
         }
     }
+    if (status == KI_WAIT_PENDING)
+        KiInitWait(&w, Count, Object, WaitBlockArray ? WaitBlockArray : t->WaitBlock, WaitType);
 
     while (status == KI_WAIT_PENDING || status == KI_WAIT_KERNEL_APC) {
         KiDeliverKernelApcs();
