@@ -89,33 +89,77 @@ static inline void KipCheckAtDpc(ULONG Subcode, PKSPIN_LOCK Lock)
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, Subcode, irql, (ULONG_PTR)Lock, 0);
 }
 
-KIRQL NTAPI KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)
+static KM_SLOWPATH __attribute__((noinline)) KIRQL KipAcquireContendedFrom(PKSPIN_LOCK SpinLock,
+                                                                           KIRQL Old)
 {
-    KIRQL old = KiRaiseIrql(DISPATCH_LEVEL, __builtin_return_address(0));
-    VfpLockAcquired(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
+    KipAcquireContended(SpinLock);
+    return Old;
+}
+
+/* The acquire with every check, for what the fast paths below leave to it:
+   a raise from above the level (a misuse), the verifier's lock checks. */
+static KM_SLOWPATH __attribute__((noinline)) KIRQL KipAcquireRaising(PKSPIN_LOCK SpinLock,
+                                                                     KIRQL Level, const void *Site)
+{
+    KIRQL old = KiRaiseIrql(Level, Site);
+    VfpLockAcquired(VF_LOCK_SPIN, SpinLock, Site); /* verifier */
     KipAcquire(SpinLock);
     return old;
+}
+
+/* The fast path is the uncontended acquisition without the verifier's lock
+   checks: an IRQL load and store and one locked instruction, with nothing
+   saved (whatever else happens is in a call it does not reach). */
+static inline KIRQL KipAcquireRaisingFast(PKSPIN_LOCK SpinLock, KIRQL Level, const void *Site)
+{
+    KIRQL old = KiCurrentIrql();
+    if (__builtin_expect(old > Level || VfpEnabled(VF_LOCKS | VF_DEADLOCK), 0))
+        return KipAcquireRaising(SpinLock, Level, Site);
+    KiWriteIrql(Level);
+    if (__builtin_expect(__atomic_fetch_or(SpinLock, 1, __ATOMIC_ACQUIRE) & 1, 0))
+        return KipAcquireContendedFrom(SpinLock, old); /* a tail call: nothing to save */
+    return old;
+}
+
+KIRQL NTAPI KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)
+{
+    return KipAcquireRaisingFast(SpinLock, DISPATCH_LEVEL, __builtin_return_address(0));
 }
 KM_EXPORT(KeAcquireSpinLockRaiseToDpc);
 
 KIRQL NTAPI KeAcquireSpinLockRaiseToSynch(PKSPIN_LOCK SpinLock)
 {
-    KIRQL old = KiRaiseIrql(SYNCH_LEVEL, __builtin_return_address(0));
-    VfpLockAcquired(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
-    KipAcquire(SpinLock);
-    return old;
+    return KipAcquireRaisingFast(SpinLock, SYNCH_LEVEL, __builtin_return_address(0));
 }
 KM_EXPORT(KeAcquireSpinLockRaiseToSynch);
 
-VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
+static KM_SLOWPATH __attribute__((noinline)) void
+KipReleaseLowering(PKSPIN_LOCK SpinLock, KIRQL NewIrql, const void *Site)
 {
-    VfpCheckSpinLockRelease(SpinLock, __builtin_return_address(0));       /* verifier */
-    VfpLockReleased(VF_LOCK_SPIN, SpinLock, __builtin_return_address(0)); /* verifier */
+    VfpCheckSpinLockRelease(SpinLock, Site);       /* verifier */
+    VfpLockReleased(VF_LOCK_SPIN, SpinLock, Site); /* verifier */
     KIRQL irql = KiCurrentIrql();
     if (irql != DISPATCH_LEVEL && irql != SYNCH_LEVEL)
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, 0x32, irql, (ULONG_PTR)SpinLock, 0);
     KipRelease(SpinLock);
-    KiLowerIrqlFrom(irql, NewIrql, __builtin_return_address(0));
+    KiLowerIrqlFrom(irql, NewIrql, Site);
+}
+
+/* Fast: no verifier check on, no lock of the verifier's held set, the IRQL
+   one a spin lock is held at and NewIrql not above it. */
+VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
+{
+    KIRQL irql = KiCurrentIrql();
+    if (__builtin_expect(VfpEnabled(VF_LOCKS) || VfpHeldCount != 0 ||
+                             (irql != DISPATCH_LEVEL && irql != SYNCH_LEVEL) || NewIrql > irql,
+                         0)) {
+        KipReleaseLowering(SpinLock, NewIrql, __builtin_return_address(0));
+        return;
+    }
+    KipRelease(SpinLock);
+    KiWriteIrql(NewIrql);
+    if (NewIrql < irql && __builtin_expect(KiInterruptRequest() != 0, 0))
+        KiIrqlLowered(irql, NewIrql);
 }
 KM_EXPORT(KeReleaseSpinLock);
 
