@@ -353,9 +353,9 @@ static void beside_self(char *Buf, size_t Len, const char *Rel)
         snprintf(Buf, Len, "%s", Rel);
 }
 
-static void usage(void)
+static void usage(FILE *Out)
 {
-    fprintf(stderr,
+    fprintf(Out,
             "usage: kmbench [--kmhost PATH] [--bench-dir DIR] [--sample PATH] [--json PATH]\n"
             "               [--rounds N] [--native-only]\n"
             "  --kmhost PATH     the kmhost binary (default: ../kmhost next to kmbench)\n"
@@ -386,6 +386,10 @@ int main(int argc, char **argv)
             native_only = 1;
             continue;
         }
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
         if (strcmp(argv[i], "--kmhost") == 0)
             dst = p.kmhost;
         else if (strcmp(argv[i], "--bench-dir") == 0)
@@ -396,12 +400,12 @@ int main(int argc, char **argv)
             dst = json;
         else if (strcmp(argv[i], "--rounds") != 0) {
             fprintf(stderr, "kmbench: unknown argument '%s'\n", argv[i]);
-            usage();
+            usage(stderr);
             return 2;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "kmbench: %s needs a value\n", argv[i]);
-            usage();
+            usage(stderr);
             return 2;
         }
         if (!dst) {
