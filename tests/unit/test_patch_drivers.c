@@ -5,8 +5,11 @@
  * its inline WDK code has (KeGetCurrentIrql, KeRaiseIrql, KeLowerIrql,
  * KeQuerySystemTime, KeQueryTickCount, KeQueryInterruptTime) must all be
  * patched (in one of up to five loads, see below): mingw-w64 emits only the
- * forms the patcher handles. The counts per driver are printed for the
- * record.
+ * forms the patcher handles. The test runs with GS base 0 (KMHOST_GSBASE=0),
+ * so the gs: reads of inline KeGetCurrentThread and friends are sites too,
+ * and must all be patched, but for the forms conf_pcr.sys uses on purpose to
+ * reach the trap (a base and an index). The counts per driver are printed
+ * for the record.
  */
 #include "ldr/patch.h"
 
@@ -42,6 +45,8 @@ static LDR_PATCH_COUNTS Delta(const LDR_PATCH_STATS *A, const LDR_PATCH_STATS *B
     d.Cr8Left = B->Sites.Cr8Left - A->Sites.Cr8Left;
     d.SharedDataLeft = B->Sites.SharedDataLeft - A->Sites.SharedDataLeft;
     d.UndecodableBytes = B->Sites.UndecodableBytes - A->Sites.UndecodableBytes;
+    d.Gs = B->Sites.Gs - A->Sites.Gs;
+    d.GsLeft = B->Sites.GsLeft - A->Sites.GsLeft;
     return d;
 }
 
@@ -53,10 +58,12 @@ int main(int argc, char **argv)
         printf("FAIL: cannot open %s: build the drivers target (or pass the directory)\n", dir);
         return 1;
     }
+    setenv("KMHOST_GSBASE", "0", 1); /* before anything decides it */
     HalInitSystem();
     LdrpPatchSetEnabled(TRUE);
+    CHECK(!HalUsesGsBase(), "KMHOST_GSBASE=0 was not followed");
     LDR_PATCH_COUNTS all = {0};
-    ULONG64 irqlSites = 0, timeSites = 0;
+    ULONG64 irqlSites = 0, timeSites = 0, threadGs = 0;
     int images = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -79,7 +86,8 @@ int main(int argc, char **argv)
             st = LdrLoadDriverImage(path, &img, why, sizeof(why));
             LdrpPatchStats(&after);
             c = Delta(&before, &after);
-            if (!NT_SUCCESS(st) || (c.Cr8Left == 0 && c.SharedDataLeft == 0) || attempt == 4)
+            if (!NT_SUCCESS(st) || (c.Cr8Left == 0 && c.SharedDataLeft == 0 && c.GsLeft == 0) ||
+                attempt == 4)
                 break;
             LdrUnloadDriverImage(img);
         }
@@ -88,11 +96,19 @@ int main(int argc, char **argv)
             continue;
         images++;
         printf("%-28s cr8 read %3llu write %3llu | shared data moffs %3llu imm %3llu | left cr8 "
-               "%llu shared data %llu | skipped bytes %llu\n",
+               "%llu shared data %llu | gs %3llu left %llu | skipped bytes %llu\n",
                e->d_name, (unsigned long long)c.Cr8Reads, (unsigned long long)c.Cr8Writes,
                (unsigned long long)c.SharedDataMoffs, (unsigned long long)c.SharedDataImm,
                (unsigned long long)c.Cr8Left, (unsigned long long)c.SharedDataLeft,
+               (unsigned long long)c.Gs, (unsigned long long)c.GsLeft,
                (unsigned long long)c.UndecodableBytes);
+        /* conf_pcr.sys reads gs:[base + index*8] on purpose: two sites the
+           patcher leaves to the trap. */
+        ULONG64 gsLeftAllowed = !strcmp(e->d_name, "conf_pcr.sys") ? 2 : 0;
+        CHECK(c.GsLeft <= gsLeftAllowed, "%s: %llu gs: sites left", e->d_name,
+              (unsigned long long)c.GsLeft);
+        if (!strcmp(e->d_name, "conf_thread.sys"))
+            threadGs = c.Gs;
         CHECK(c.Cr8Left == 0 && c.SharedDataLeft == 0, "%s: %llu cr8 and %llu shared-data left",
               e->d_name, (unsigned long long)c.Cr8Left, (unsigned long long)c.SharedDataLeft);
         if (!strcmp(e->d_name, "conf_irql.sys"))
@@ -115,6 +131,8 @@ int main(int argc, char **argv)
     CHECK(irqlSites >= 3, "conf_irql.sys: %llu cr8 sites patched", (unsigned long long)irqlSites);
     CHECK(timeSites >= 2, "conf_time.sys: %llu shared-data sites patched",
           (unsigned long long)timeSites);
+    /* thread.c reads KeGetCurrentThread (gs:[0x188]) inline. */
+    CHECK(threadGs >= 1, "conf_thread.sys: %llu gs: sites patched", (unsigned long long)threadGs);
     printf("%d images: %llu sites patched, %llu left\n", images, (unsigned long long)Sum(&all),
            (unsigned long long)(all.Cr8Left + all.SharedDataLeft));
     printf("%s\n", failures ? "FAILED" : "all passed");
