@@ -7,6 +7,7 @@
  *
  *   [push S]                       ; unless S is the load's own destination
  *   mov S, fs:[slot]
+ *   [lea S, [S + B]]               ; for gs:[B + I*s + disp]
  *   INSN with [S + B*1 + disp] for gs:[B + disp] (or [S + I*s + disp])
  *   [pop S]
  *   jmp back
@@ -15,9 +16,10 @@
  * change no flag, so the instruction's own flags are what is left, and every
  * other register is as the instruction leaves it. Windows' x64 ABI has no
  * red zone and kernel code runs with none, so the push cannot clobber data.
- * Left to the trap (hal/gsload.c): instructions shorter than 4 bytes, with
- * both a base and an index, addressing through RSP or RIP, using the stack
- * themselves (push, pop, call), branches, and implicit memory operands.
+ * mov, push, pop and lea change no flag. Left to the trap (hal/gsload.c):
+ * instructions shorter than 4 bytes, addressing through RSP or RIP, using
+ * the stack themselves (push, pop, call), branches, and implicit memory
+ * operands.
  */
 #include "ldr/patch.h"
 
@@ -26,6 +28,7 @@
 typedef struct LDRP_GS_SITE {
     ZydisEncoderRequest Insn; /* the instruction on [S + ...], no segment */
     ZydisRegister Scratch;
+    ZydisRegister AddBase; /* gs:[B + I*s + d]: lea S, [S + B] first */
     BOOLEAN Push;
     ULONG64 Back;
 } LDRP_GS_SITE;
@@ -39,6 +42,17 @@ static BOOLEAN LdrpBuildGs(LDRP_ASM *A, ULONG64 Address, const void *Context)
     if (g->Push)
         LdrpEmitReg(A, ZYDIS_MNEMONIC_PUSH, g->Scratch);
     LdrpEmitLoadPcr(A, g->Scratch);
+    if (g->AddBase != ZYDIS_REGISTER_NONE) {
+        ZydisEncoderRequest lea = LdrpReq(ZYDIS_MNEMONIC_LEA);
+        LdrpOpReg(&lea, g->Scratch);
+        ZydisEncoderOperand *op = &lea.operands[lea.operand_count++];
+        op->type = ZYDIS_OPERAND_TYPE_MEMORY;
+        op->mem.base = g->Scratch;
+        op->mem.index = g->AddBase;
+        op->mem.scale = 1;
+        op->mem.size = 8;
+        LdrpEmit(A, &lea);
+    }
     LdrpEmit(A, &insn);
     if (g->Push)
         LdrpEmitReg(A, ZYDIS_MNEMONIC_POP, g->Scratch);
@@ -106,8 +120,6 @@ BOOLEAN LdrpPatchGs(LDRP_STUBS *Stubs, uint8_t *At, const uint8_t *Limit)
     if (mem < 0)
         return FALSE;
     const ZydisDecodedOperand *m = &ops[mem];
-    if (m->mem.base != ZYDIS_REGISTER_NONE && m->mem.index != ZYDIS_REGISTER_NONE)
-        return FALSE; /* [S + base + index] has no encoding */
 
     LDRP_GS_SITE g;
     memset(&g, 0, sizeof(g));
@@ -145,7 +157,11 @@ BOOLEAN LdrpPatchGs(LDRP_STUBS *Stubs, uint8_t *At, const uint8_t *Limit)
     ZydisEncoderOperand *op = &g.Insn.operands[mem];
     if (op->type != ZYDIS_OPERAND_TYPE_MEMORY)
         return FALSE;
-    if (m->mem.base != ZYDIS_REGISTER_NONE) {
+    if (m->mem.base != ZYDIS_REGISTER_NONE && m->mem.index != ZYDIS_REGISTER_NONE) {
+        g.AddBase = m->mem.base; /* [S + B] first: no encoding adds three */
+        op->mem.index = m->mem.index;
+        op->mem.scale = m->mem.scale;
+    } else if (m->mem.base != ZYDIS_REGISTER_NONE) {
         op->mem.index = m->mem.base;
         op->mem.scale = 1;
     } else {
