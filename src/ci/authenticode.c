@@ -21,7 +21,9 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/decoder.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
@@ -256,6 +258,13 @@ static X509_STORE *CipLoadRoots(const char *Dir)
     return store;
 }
 
+/* The text of OpenSSL error Err's reason. */
+static const char *CipErrorReason(unsigned long Err)
+{
+    const char *reason = Err ? ERR_reason_error_string(Err) : NULL;
+    return reason ? reason : "unknown";
+}
+
 /* X509_verify_cert's reason when the signer does not chain to a root. */
 static bool CipChainsToRoot(const CIP_SIGNATURE *Sig, const char *TrustedDir, char *Reason,
                             size_t Len)
@@ -274,15 +283,37 @@ static bool CipChainsToRoot(const CIP_SIGNATURE *Sig, const char *TrustedDir, ch
     return trusted;
 }
 
-NTSTATUS CiVerifyImage(const uint8_t *File, size_t Size, const CI_POLICY *Policy, CI_RESULT *Result,
-                       char *Why, size_t WhyLen)
+static void CipInitCrypto(void)
 {
     /* Authenticode needs digests and signatures, never ciphers or the system
        OpenSSL configuration: registering every cipher name and reading
-       openssl.cnf cost about 5 ms of every kmhost run. */
+       openssl.cnf cost about 5 ms of every kmhost run. No clean-up at
+       exit: CiWarmUp may still run in another thread then. */
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
-                            OPENSSL_INIT_ADD_ALL_DIGESTS,
+                            OPENSSL_INIT_ADD_ALL_DIGESTS | OPENSSL_INIT_NO_ATEXIT,
                         NULL);
+}
+
+void CiWarmUp(void)
+{
+    /* OpenSSL 3.0 builds its tables of a provider's algorithms of one kind
+       the first time one of them is fetched. Parsing a signature's
+       certificate fetches every key manager and every decoder (to decode
+       its public key), hashing the image every digest, checking the
+       signature every signature algorithm. */
+    CipInitCrypto();
+    EVP_PKEY *key = NULL;
+    OSSL_DECODER_CTX_free(OSSL_DECODER_CTX_new_for_pkey(&key, "DER", "SubjectPublicKeyInfo", "RSA",
+                                                        EVP_PKEY_PUBLIC_KEY, NULL, NULL));
+    EVP_MD_free(EVP_MD_fetch(NULL, "SHA256", NULL));
+    EVP_SIGNATURE_free(EVP_SIGNATURE_fetch(NULL, "RSA", NULL));
+    ERR_clear_error();
+}
+
+NTSTATUS CiVerifyImage(const uint8_t *File, size_t Size, const CI_POLICY *Policy, CI_RESULT *Result,
+                       char *Why, size_t WhyLen)
+{
+    CipInitCrypto();
     if (!File || !Policy || !Result)
         return STATUS_INVALID_PARAMETER;
     memset(Result, 0, sizeof(*Result));
@@ -338,7 +369,7 @@ NTSTATUS CiVerifyImage(const uint8_t *File, size_t Size, const CI_POLICY *Policy
         status = CipRefuse(Why, WhyLen,
                            "the signature by %s does not verify: the signed content or the "
                            "signature was altered (%s)",
-                           Result->Subject, err ? ERR_reason_error_string(err) : "unknown");
+                           Result->Subject, CipErrorReason(err));
         goto out;
     }
     Result->SignatureValid = true;

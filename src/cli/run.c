@@ -31,6 +31,7 @@
  */
 #include "cli.h"
 
+#include "ci/ci.h"
 #include "cm/services.h"
 #include "io/io.h"
 #include "ldr/patch.h"
@@ -40,6 +41,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
@@ -93,9 +95,31 @@ static const char *KmSignalName(int Sig)
     return Sig == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
+/* The first-use work of signature checking (CiWarmUp), done while the main
+   thread, which started on processor MainCpu, starts the kernel and opens
+   the registry: on another processor, where there is one, so that it runs
+   beside the main thread rather than in its turn. */
+static void KmWarmUpBeside(int MainCpu)
+{
+    cpu_set_t all, others;
+    bool moved = false;
+    if (MainCpu >= 0 && MainCpu < CPU_SETSIZE &&
+        pthread_getaffinity_np(pthread_self(), sizeof(all), &all) == 0 &&
+        CPU_ISSET(MainCpu, &all) && CPU_COUNT(&all) > 1) {
+        others = all;
+        CPU_CLR(MainCpu, &others);
+        moved = pthread_setaffinity_np(pthread_self(), sizeof(others), &others) == 0;
+    }
+    CiWarmUp();
+    if (moved)
+        pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+}
+
 static void *KmStopWatcher(void *Arg)
 {
-    (void)Arg;
+    /* First the warm-up; a stop signal meanwhile stays pending until the
+       sigwait below. */
+    KmWarmUpBeside((int)(intptr_t)Arg);
     unsigned warned = 0; /* the generation of the phase last warned about, + 1 */
     for (;;) {
         int sig;
@@ -322,7 +346,7 @@ static void KmBlockStopSignals(void)
     pthread_sigmask(SIG_BLOCK, &KmStopSignals, NULL);
     sem_init(&KmStopRequest, 0, 0);
     pthread_t watcher;
-    if (pthread_create(&watcher, NULL, KmStopWatcher, NULL) == 0)
+    if (pthread_create(&watcher, NULL, KmStopWatcher, (void *)(intptr_t)sched_getcpu()) == 0)
         pthread_detach(watcher);
     else /* nobody to take them: leave them to their default action */
         pthread_sigmask(SIG_UNBLOCK, &KmStopSignals, NULL);

@@ -411,9 +411,22 @@ static NTSTATUS CmpDropVolatileKeys(CM_STORE *Store)
     return CmpEnd(Store, rc == SQLITE_DONE ? STATUS_SUCCESS : CmpDbError(Store, "record boot id"));
 }
 
+/* SQLite's page cache takes each page's memory from malloc as the page is
+   first read, instead of carving a first bulk of 20 pages, which it writes
+   through whole when the first page is read: 20 page faults for a store of
+   which a kmhost run reads a handful of pages. Before SQLite initialises
+   (sqlite3_open_v2 does that); a no-op if something initialised it first. */
+static pthread_once_t CmpSqliteOnce = PTHREAD_ONCE_INIT;
+
+static void CmpConfigureSqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+}
+
 NTSTATUS CmStoreOpen(const char *DbPath, CM_STORE **Store)
 {
     *Store = NULL;
+    pthread_once(&CmpSqliteOnce, CmpConfigureSqlite);
     CM_STORE *s = calloc(1, sizeof(*s));
     if (!s || !(s->Path = strdup(DbPath))) {
         free(s);

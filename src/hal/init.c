@@ -9,7 +9,6 @@
  */
 #include "hal/trap.h"
 
-#include <execinfo.h>
 #include <pthread.h>
 
 static pthread_once_t HalpInitOnce = PTHREAD_ONCE_INIT;
@@ -17,14 +16,10 @@ static pthread_once_t HalpInitOnce = PTHREAD_ONCE_INIT;
 static void HalpInitSystemOnce(void)
 {
     static const int signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
-    void *frame;
 
     HalpInitProcessors();
     HalpInitSharedData(HalpProcessorCount());
     HalpInitDecoder();
-    /* The first backtrace() loads libgcc_s (it allocates): do it here, not in
-       a signal handler. */
-    backtrace(&frame, 1);
 
     /* SA_NODEFER: driver code run from KiIrqlLowered may trap again while
        the handler's frame is still on the stack. */
