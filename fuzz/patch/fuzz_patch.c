@@ -12,7 +12,9 @@
  * redundant prefixes: the whole of it becomes a jmp rel32 and nops), so the
  * number of changed bytes is at most 15 per patched site, and 0 when nothing
  * was patched. (A first version of this harness assumed 8 bytes per site;
- * its "crash" was that assumption, not a patcher bug.)
+ * its "crash" was that assumption, not a patcher bug.) gs: sites count too:
+ * they are patched when the GS base is 0 (hal/pcr.c), which KMHOST_GSBASE=0
+ * forces; without FSGSBASE it is the default.
  */
 #include "ldr/patch.h"
 
@@ -55,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *Data, size_t Size)
     size_t changed = 0;
     for (size_t i = 0; i < len; i++)
         changed += at[i] != code[i];
-    ULONG64 sites =
-        counts.Cr8Reads + counts.Cr8Writes + counts.SharedDataMoffs + counts.SharedDataImm;
+    ULONG64 sites = counts.Cr8Reads + counts.Cr8Writes + counts.SharedDataMoffs +
+                    counts.SharedDataImm + counts.Gs;
     if (changed > 15 * sites)
         abort();
     LdrpReleasePatches(m);
