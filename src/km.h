@@ -92,8 +92,9 @@ bool LdrHostSymbol(const void *Address, char *Name, size_t Len, uintptr_t *Into)
 void HalInitSystem(void); /* trap handlers, shared user data; once, before any driver code */
 /* This host thread's KPCR, for the GS segment of driver code (hal/pcr.c). */
 void HalSetCurrentPcr(KPCR *Pcr);
-/* The same KPCR as kmhost's code reads it: a TLS slot at a fixed offset
-   from FS, whatever the GS base is (hal/pcr.c). */
+/* The same KPCR as kmhost's code reads it, NULL on a thread that has none:
+   a TLS slot at a fixed offset from FS, whatever the GS base is
+   (hal/pcr.c). Signal-safe. */
 extern __thread KPCR *HalCurrentPcrSlot __attribute__((tls_model("initial-exec")));
 static inline KPCR *HalPcr(void)
 {

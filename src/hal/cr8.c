@@ -26,7 +26,7 @@ HALP_EMULATION HalpEmulateCr8(ucontext_t *Uc, const HALP_INSN *I, BOOLEAN *Lower
         return HalpNotEmulated;
     if (dst->reg.value != ZYDIS_REGISTER_CR8 && src->reg.value != ZYDIS_REGISTER_CR8)
         return HalpNotEmulated;
-    pcr = HalpCurrentPcr();
+    pcr = HalPcr();
     if (!pcr)
         return HalpNotEmulated; /* not a driver thread: a kmhost bug */
 

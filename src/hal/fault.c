@@ -233,7 +233,7 @@ KM_NORETURN void HalpFault(int Signal, siginfo_t *Info, ucontext_t *Uc, BOOLEAN 
     }
 
     LDR_IMAGE *image = HalpImageAt((const void *)rip);
-    KPCR *pcr = HalpCurrentPcr();
+    KPCR *pcr = HalPcr();
     const void *caller;
     if (!image && !(pcr && HalpScanStack(rsp, &caller, 1)))
         HalpInternalError(Signal, Info, Uc,

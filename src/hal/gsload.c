@@ -16,7 +16,7 @@
 
 HALP_EMULATION HalpEmulateGs(ucontext_t *Uc, const HALP_INSN *I)
 {
-    KPCR *pcr = HalCurrentPcrSlot;
+    KPCR *pcr = HalPcr();
     if (!pcr || HalUsesGsBase())
         return HalpNotEmulated; /* a thread with no KPCR, or a real fault */
     const ZydisDecodedOperand *mem = HalpSingleMemoryOperand(I);

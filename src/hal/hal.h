@@ -14,10 +14,7 @@
 #include <signal.h>
 #include <ucontext.h>
 
-/* ---- Per-thread CPU state ---- */
-
-/* This thread's KPCR (its GS base), or NULL when none was set. Signal-safe. */
-KPCR *HalpCurrentPcr(void);
+/* ---- Per-thread CPU state (the KPCR: HalPcr, km.h) ---- */
 
 /* Every host thread that runs driver code and is not a system thread on a
    thread block (below) calls HalInitThreadSignalStack before it does, and

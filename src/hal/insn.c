@@ -199,7 +199,7 @@ ULONG64 HalpEffectiveAddress(const ucontext_t *Uc, const HALP_INSN *I,
     if (I->Insn.address_width == 32)
         ea &= 0xffffffffu;
     if (Op->mem.segment == ZYDIS_REGISTER_GS)
-        ea += (ULONG64)(uintptr_t)HalpCurrentPcr();
+        ea += (ULONG64)(uintptr_t)HalPcr();
     else if (Op->mem.segment == ZYDIS_REGISTER_FS) {
         unsigned long fs = 0;
         syscall(SYS_arch_prctl, ARCH_GET_FS, &fs);

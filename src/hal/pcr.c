@@ -79,11 +79,6 @@ void HalSetCurrentPcr(KPCR *Pcr)
         syscall(SYS_arch_prctl, ARCH_SET_GS, (unsigned long)Pcr);
 }
 
-KPCR *HalpCurrentPcr(void)
-{
-    return HalCurrentPcrSlot;
-}
-
 LONG HalPcrSlotOffset(void)
 {
     uintptr_t tp;

@@ -85,7 +85,7 @@ static KAFFINITY HalpActiveMask(void)
 
 ULONG NTAPI KeGetCurrentProcessorNumberEx(PPROCESSOR_NUMBER ProcNumber)
 {
-    KPCR *pcr = HalpCurrentPcr();
+    KPCR *pcr = HalPcr();
     ULONG number = pcr ? pcr->Number : 0;
     if (ProcNumber) {
         ProcNumber->Group = 0;

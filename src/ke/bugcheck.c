@@ -277,7 +277,7 @@ KM_NORETURN static void KipBugCheck(ULONG Code, ULONG_PTR P1, ULONG_PTR P2, ULON
         KipPrint("  called from: %s\n", where);
     }
 
-    KPCR *pcr = HalpCurrentPcr();
+    KPCR *pcr = HalPcr();
     if (pcr && pcr->CurrentThread) {
         PsDescribeThread(pcr->CurrentThread, where, sizeof(where));
         KipPrint("  thread: %s\n", where);

@@ -143,16 +143,22 @@ static KM_SLOWPATH void KiYield(void)
 
 static KM_SLOWPATH void KiSortLocks(DISPATCHER_HEADER **Locks, ULONG Count);
 
+/* Waiting for another thread's few instructions (an unlock, a publish):
+   pause a while, then yield, as that thread may have been preempted. */
+static inline void KiBackoff(unsigned Spins)
+{
+    if (Spins < 256)
+        __builtin_ia32_pause();
+    else
+        KiYield();
+}
+
 static KM_SLOWPATH void KiLockObjectContended(_Atomic LONG *Lock)
 {
     unsigned spins = 0;
     do {
-        while (atomic_load_explicit(Lock, memory_order_relaxed) & KI_LOCK_BIT) {
-            if (++spins < 256)
-                __builtin_ia32_pause();
-            else
-                KiYield(); /* the holder was preempted: let it run */
-        }
+        while (atomic_load_explicit(Lock, memory_order_relaxed) & KI_LOCK_BIT)
+            KiBackoff(++spins);
     } while (atomic_fetch_or_explicit(Lock, KI_LOCK_BIT, memory_order_acquire) & KI_LOCK_BIT);
 }
 
@@ -238,17 +244,21 @@ static KM_SLOWPATH void KiFlushDeferredWakes(void)
  * between the two reads ensures.
  */
 #define KI_VERSION_MASK 0xff00ff00u
-static inline LONG KiNextLockWord(LONG Word)
-{
-    uint32_t w = (uint32_t)Word & ~(uint32_t)KI_LOCK_BIT;
-    uint32_t v = ((w >> 8) & 0xffu) | ((w >> 16) & 0xff00u);
-    v++;
-    return (LONG)((w & ~KI_VERSION_MASK) | ((v & 0xffu) << 8) | ((v & 0xff00u) << 16));
-}
-
 static inline bool KiIsTimerType(UCHAR Type)
 {
     return Type == TimerNotificationObject || Type == TimerSynchronizationObject;
+}
+
+/* Word, unlocked, with its version counted (a timer's, which has none, only
+   unlocked). */
+static inline LONG KiNextLockWord(LONG Word)
+{
+    uint32_t w = (uint32_t)Word & ~(uint32_t)KI_LOCK_BIT;
+    if (KiIsTimerType((UCHAR)(w & 0x7f)))
+        return (LONG)w;
+    uint32_t v = ((w >> 8) & 0xffu) | ((w >> 16) & 0xff00u);
+    v++;
+    return (LONG)((w & ~KI_VERSION_MASK) | ((v & 0xffu) << 8) | ((v & 0xff00u) << 16));
 }
 
 KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header)
@@ -271,10 +281,7 @@ KM_MSABI LONG KiReadStateSettled(const DISPATCHER_HEADER *Header)
         int64_t both = atomic_load_explicit((_Atomic int64_t *)&Header->Lock, memory_order_acquire);
         if (!((LONG)both & KI_LOCK_BIT))
             return (LONG)(both >> 32);
-        if (spins < 256)
-            __builtin_ia32_pause();
-        else
-            KiYield(); /* the holder was preempted: let it run */
+        KiBackoff(spins);
     }
 }
 
@@ -353,12 +360,8 @@ static KM_MSABI LONG KiSatisfy(DISPATCHER_HEADER *h, PKTHREAD Thread, bool BySig
 /* The waiter's side: no signaller still touches this thread. */
 static inline void KiWaitForWakers(PKTHREAD t)
 {
-    for (unsigned spins = 0; atomic_load_explicit(&t->WakeRef, memory_order_acquire); spins++) {
-        if (spins < 256)
-            __builtin_ia32_pause();
-        else
-            KiYield();
-    }
+    for (unsigned spins = 0; atomic_load_explicit(&t->WakeRef, memory_order_acquire); spins++)
+        KiBackoff(spins);
 }
 
 KM_MSABI void KiWaitTest(DISPATCHER_HEADER *Header)
@@ -686,18 +689,12 @@ static KM_MSABI void KiSpinSucceeded(PKTHREAD t, unsigned Budget)
  */
 static KM_MSABI LONG KiSpinOnObjects(PKTHREAD t, PVOID *Objects, ULONG Count, unsigned Budget)
 {
-    for (ULONG i = 0; i < Count; i++) { /* the first pass also looks for a mutant */
-        const DISPATCHER_HEADER *h = Objects[i];
-        if (KiObjectType(h) == MutantObject)
-            return KI_SPIN_MUTANT;
-        if (KiGetSignalState(h) > 0) {
-            KiSpinSucceeded(t, Budget);
-            return (LONG)i;
-        }
-    }
-    for (unsigned spins = 1; spins < Budget; spins++) {
-        __builtin_ia32_pause();
+    for (unsigned spins = 0; spins < Budget; spins++) {
+        if (spins)
+            __builtin_ia32_pause();
         for (ULONG i = 0; i < Count; i++) {
+            if (spins == 0 && KiObjectType(Objects[i]) == MutantObject)
+                return KI_SPIN_MUTANT; /* the first pass also looks for one */
             if (KiGetSignalState(Objects[i]) > 0) {
                 KiSpinSucceeded(t, Budget);
                 return (LONG)i;
@@ -736,9 +733,7 @@ static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
             return true;
         state = after;
         int64_t next =
-            (int64_t)(((uint64_t)(uint32_t)state << 32) |
-                      (uint32_t)(KiIsTimerType((UCHAR)(lock & 0x7f)) ? lock
-                                                                     : KiNextLockWord(lock)));
+            (int64_t)(((uint64_t)(uint32_t)state << 32) | (uint32_t)KiNextLockWord(lock));
         if (atomic_compare_exchange_weak_explicit(both, &old, next, memory_order_acq_rel,
                                                   memory_order_acquire))
             return true;
@@ -827,10 +822,7 @@ static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG 
     for (unsigned spins = Spun ? budget : 0;; spins++) {
         LONG s = atomic_load_explicit(&t->WaitStatus, memory_order_acquire);
         if (s == KI_WAIT_CLAIMED) { /* decided; the signaller publishes it once it unlocked */
-            if (++claimed < 256)
-                __builtin_ia32_pause();
-            else
-                KiYield(); /* the signaller was preempted: let it run */
+            KiBackoff(++claimed);
             continue;
         }
         if (s != KI_WAIT_PENDING) {

@@ -145,6 +145,9 @@ typedef struct LDRP_ASM {
 } LDRP_ASM;
 ZydisEncoderRequest LdrpReq(ZydisMnemonic Mnemonic);
 void LdrpOpReg(ZydisEncoderRequest *R, ZydisRegister Reg);
+/* [Base + Disp] of Size bytes (no index); Base RIP takes an absolute
+   address, NONE an absolute disp32. */
+void LdrpOpMem(ZydisEncoderRequest *R, ZydisRegister Base, LONGLONG Disp, USHORT Size);
 void LdrpEmit(LDRP_ASM *A, ZydisEncoderRequest *R);
 void LdrpEmitReg(LDRP_ASM *A, ZydisMnemonic Mnemonic, ZydisRegister Reg);
 void LdrpEmitBranch(LDRP_ASM *A, ZydisMnemonic Mnemonic, ULONG64 Target);

@@ -45,12 +45,9 @@ static BOOLEAN LdrpBuildGs(LDRP_ASM *A, ULONG64 Address, const void *Context)
     if (g->AddBase != ZYDIS_REGISTER_NONE) {
         ZydisEncoderRequest lea = LdrpReq(ZYDIS_MNEMONIC_LEA);
         LdrpOpReg(&lea, g->Scratch);
-        ZydisEncoderOperand *op = &lea.operands[lea.operand_count++];
-        op->type = ZYDIS_OPERAND_TYPE_MEMORY;
-        op->mem.base = g->Scratch;
-        op->mem.index = g->AddBase;
-        op->mem.scale = 1;
-        op->mem.size = 8;
+        LdrpOpMem(&lea, g->Scratch, 0, 8);
+        lea.operands[1].mem.index = g->AddBase;
+        lea.operands[1].mem.scale = 1;
         LdrpEmit(A, &lea);
     }
     LdrpEmit(A, &insn);
@@ -157,18 +154,19 @@ BOOLEAN LdrpPatchGs(LDRP_STUBS *Stubs, uint8_t *At, const uint8_t *Limit)
     ZydisEncoderOperand *op = &g.Insn.operands[mem];
     if (op->type != ZYDIS_OPERAND_TYPE_MEMORY)
         return FALSE;
-    if (m->mem.base != ZYDIS_REGISTER_NONE && m->mem.index != ZYDIS_REGISTER_NONE) {
-        g.AddBase = m->mem.base; /* [S + B] first: no encoding adds three */
-        op->mem.index = m->mem.index;
-        op->mem.scale = m->mem.scale;
+    /* [S + I*s + d]: a base alone becomes the index; with an index too it is
+       added to S first (no encoding adds three registers). */
+    ZydisRegister index = m->mem.index;
+    ZyanU8 scale = m->mem.scale;
+    if (m->mem.base != ZYDIS_REGISTER_NONE && index == ZYDIS_REGISTER_NONE) {
+        index = m->mem.base;
+        scale = 1;
     } else if (m->mem.base != ZYDIS_REGISTER_NONE) {
-        op->mem.index = m->mem.base;
-        op->mem.scale = 1;
-    } else {
-        op->mem.index = m->mem.index;
-        op->mem.scale = m->mem.index != ZYDIS_REGISTER_NONE ? m->mem.scale : 0;
+        g.AddBase = m->mem.base;
     }
     op->mem.base = g.Scratch;
+    op->mem.index = index;
+    op->mem.scale = index != ZYDIS_REGISTER_NONE ? scale : 0;
     op->mem.displacement = m->mem.disp.has_displacement ? m->mem.disp.value : 0;
     return LdrpPlaceStub(Stubs, At, insn.length, Limit, LdrpBuildGs, &g);
 }

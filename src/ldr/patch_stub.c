@@ -94,7 +94,7 @@ static void LdrpOpImm(ZydisEncoderRequest *R, ULONG64 Value)
 
 /* [Base + Disp] of Size bytes; Base RIP takes an absolute address, NONE an
    absolute disp32 (with a segment prefix set by the caller). */
-static void LdrpOpMem(ZydisEncoderRequest *R, ZydisRegister Base, LONGLONG Disp, USHORT Size)
+void LdrpOpMem(ZydisEncoderRequest *R, ZydisRegister Base, LONGLONG Disp, USHORT Size)
 {
     ZydisEncoderOperand *op = &R->operands[R->operand_count++];
     op->type = ZYDIS_OPERAND_TYPE_MEMORY;

@@ -94,7 +94,7 @@ static void WriteCr8R10(ULONG64 v)
 
 static void TestCr8(void)
 {
-    KPCR *pcr = HalpCurrentPcr();
+    KPCR *pcr = HalPcr();
     pcr->Irql = PASSIVE_LEVEL;
     CHECK(ReadCr8Rax() == 0, "mov rax, cr8 at PASSIVE_LEVEL gave %llu",
           (unsigned long long)ReadCr8Rax());
@@ -132,7 +132,7 @@ typedef struct {
 static void *IrqlThread(void *Arg)
 {
     IRQL_THREAD *t = Arg;
-    t->Inherited = HalpCurrentPcr();
+    t->Inherited = HalPcr();
     KPCR *pcr = NewPcr();
     HalInitThreadSignalStack();
     HalSetCurrentPcr(pcr);
@@ -152,7 +152,7 @@ static void TestIrqlPerThread(void)
     IRQL_THREAD a = {.Mine = APC_LEVEL, .Barrier = &barrier};
     IRQL_THREAD b = {.Mine = DISPATCH_LEVEL, .Barrier = &barrier};
     pthread_t ta, tb;
-    KPCR *mine = HalpCurrentPcr();
+    KPCR *mine = HalPcr();
 
     pthread_barrier_init(&barrier, NULL, 2);
     pthread_create(&ta, NULL, IrqlThread, &a);
@@ -349,7 +349,7 @@ static void TestClockExports(void)
     CHECK(waited >= 2000000, "KeStallExecutionProcessor(2000) returned after %lld ns", waited);
 
     PROCESSOR_NUMBER pn = {7, 7, 7};
-    HalpCurrentPcr()->Number = 0;
+    HalPcr()->Number = 0;
     CHECK(KeGetCurrentProcessorNumberEx(&pn) == 0 && pn.Group == 0 && pn.Number == 0 &&
               pn.Reserved == 0,
           "processor number %u/%u", pn.Group, pn.Number);
@@ -425,7 +425,7 @@ typedef struct {
 static void FaultBody(void *Arg)
 {
     const FAULT_CASE *c = Arg;
-    HalpCurrentPcr()->Irql = c->Irql;
+    HalPcr()->Irql = c->Irql;
     RunDriverCode(c->Code, c->Length);
 }
 
@@ -487,7 +487,7 @@ static void *Recurse(void *Arg)
     (void)Arg;
     HalInitThreadSignalStack();
     HalSetCurrentPcr(NewPcr());
-    HalpCurrentPcr()->Irql = PASSIVE_LEVEL;
+    HalPcr()->Irql = PASSIVE_LEVEL;
     ((void (*)(void))FakeCode)();
     return NULL;
 }
@@ -515,7 +515,7 @@ static void BugCheckExBody(void *Arg)
 
 static void RaiseLowerBody(void *Arg)
 {
-    HalpCurrentPcr()->Irql = DISPATCH_LEVEL;
+    HalPcr()->Irql = DISPATCH_LEVEL;
     if (Arg)
         KfRaiseIrql(APC_LEVEL);
     else
@@ -583,7 +583,7 @@ static void *BlockThread(void *Arg)
 {
     HAL_THREAD_BLOCK *b = Arg;
     HalEnterThreadBlock(b);
-    BlockPcrSeen = HalpCurrentPcr();
+    BlockPcrSeen = HalPcr();
     BlockPcrSeen->Irql = DISPATCH_LEVEL; /* dirty it: the next owner gets it zeroed */
     if (!HalpThreadStackBounds(&BlockLow, &BlockHigh))
         BlockLow = BlockHigh = 0;
@@ -650,8 +650,7 @@ int main(void)
     HalInitSystem(); /* idempotent */
     KPCR *pcr = NewPcr();
     HalSetCurrentPcr(pcr);
-    CHECK(HalpCurrentPcr() == pcr, "GS base %p, expected %p", (void *)HalpCurrentPcr(),
-          (void *)pcr);
+    CHECK(HalPcr() == pcr, "GS base %p, expected %p", (void *)HalPcr(), (void *)pcr);
 
     FakeCode = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     FakeImage.Base = FakeCode;
