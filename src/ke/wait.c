@@ -929,10 +929,13 @@ static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG 
         }
         if (spins == budget) /* sleeping after all: spin less next time */
             t->SpinBudget = (USHORT)(budget / 2);
-        int64_t asleep = KiMonotonicNs();
+        /* How long it slept sets the next spin; with one CPU there is none,
+           so the clock is not read (two reads a sleep). */
+        bool timed = !atomic_load_explicit(&KiSingleCpu, memory_order_relaxed);
+        int64_t asleep = timed ? KiMonotonicNs() : 0;
         bool woken = KiSleep(t, deadline, Bucket);
         atomic_store(&t->Parked, 0);
-        slept = (slept < 0 ? 0 : slept) + (KiMonotonicNs() - asleep);
+        slept = (slept < 0 ? 0 : slept) + (timed ? KiMonotonicNs() - asleep : 0);
         if (!woken) {
             LONG expected = KI_WAIT_PENDING;
             if (atomic_compare_exchange_strong(&t->WaitStatus, &expected, STATUS_TIMEOUT))
