@@ -23,6 +23,7 @@
 #define KI_APC_SPECIAL 0x01 /* a special kernel APC (NormalRoutine NULL) */
 #define KI_APC_NORMAL 0x02  /* a normal kernel APC */
 #define KI_APC_USER 0x04    /* a user APC */
+#define KI_APC_KERNEL (KI_APC_SPECIAL | KI_APC_NORMAL)
 
 #define KI_BLOCK_ACTIVE 1
 #define KI_BLOCK_REMOVED 0
