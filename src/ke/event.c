@@ -26,11 +26,13 @@ LONG NTAPI KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
     (void)Wait;      /* a hint that a wait follows; the result is the same */
     VfpCheckIrql(VF_DDI_KE_SET_EVENT, KiCurrentIrql(), Event,
                  __builtin_return_address(0)); /* verifier */
-    LONG previous;
-    if (KiSetUnqueued(&Event->Header, &previous)) /* nobody to release: no lock */
-        return previous;
     KiLockObject(&Event->Header);
-    previous = KiGetSignalState(&Event->Header);
+    LONG previous = KiGetSignalState(&Event->Header);
+    if (previous == 0 && KiIsListEmpty(&Event->Header.WaitListHead)) {
+        /* Nobody to release: the state becomes visible with the unlock. */
+        KiUnlockObjectWithState(&Event->Header, 1);
+        return previous;
+    }
     if (previous == 0) {
         KiSetSignalState(&Event->Header, 1);
         KiWaitTest(&Event->Header);

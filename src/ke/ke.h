@@ -231,11 +231,9 @@ KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header);
    it can satisfy, in wait-list order (wait.c). */
 KM_MSABI void KiWaitTest(DISPATCHER_HEADER *Header);
 
-/* Sets an event that nobody waits on without taking its lock (wait.c):
-   TRUE with *Previous its state when that was decided (already signalled,
-   or set from 0 to 1 with no waiter queued); FALSE when the locked path
-   must decide (locked, waiters queued, or changed meanwhile). */
-KM_MSABI bool KiSetUnqueued(DISPATCHER_HEADER *Header, LONG *Previous);
+/* Unlocks an object that is not a timer and sets its SignalState in one
+   store (wait.c). */
+KM_MSABI void KiUnlockObjectWithState(DISPATCHER_HEADER *Header, LONG State);
 
 /* Initialise a thread's dispatcher state (wait.c). */
 void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr);

@@ -273,6 +273,28 @@ KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header)
         KiFlushDeferredWakes();
 }
 
+/*
+ * Unlocks an object (not a timer) and sets its SignalState in one 8-byte
+ * store, so that no thread sees the new state while the lock is still
+ * held: a waiter spinning on the object (KiSpinOnObjects) that saw it
+ * signalled but locked would give up its spin for the locked path. Used by
+ * KeSetEvent when nobody waits: a set is then one locked instruction that
+ * fetches the line for writing, and one store.
+ */
+KM_MSABI void KiUnlockObjectWithState(DISPATCHER_HEADER *Header, LONG State)
+{
+    if ((uintptr_t)Header & 7) { /* packed unaligned by a driver: two stores */
+        KiSetSignalState(Header, State);
+        KiUnlockObject(Header);
+        return;
+    }
+    LONG word = atomic_load_explicit((_Atomic LONG *)&Header->Lock, memory_order_relaxed);
+    int64_t both = (int64_t)(((uint64_t)(uint32_t)State << 32) | (uint32_t)KiNextLockWord(word));
+    atomic_store_explicit((_Atomic int64_t *)&Header->Lock, both, memory_order_release);
+    if (--KiLocksHeld == 0 && KiDeferredHead && !KiDeferredBusy)
+        KiFlushDeferredWakes();
+}
+
 KM_MSABI LONG KiReadStateSettled(const DISPATCHER_HEADER *Header)
 {
     if ((uintptr_t)Header & 7) /* packed unaligned by a driver: no 8-byte atomic read */
@@ -785,50 +807,6 @@ static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
     if ((uintptr_t)h & 7) /* a header a driver packed unaligned: no split locked access */
         return false;
     return KiTakeFrom(h, atomic_load_explicit((_Atomic int64_t *)&h->Lock, memory_order_acquire));
-}
-
-/*
- * The setter's side of the same idea: an event nobody waits on is set by
- * one compare-exchange of its lock word and SignalState, where the locked
- * path writes the line three times (lock, state, unlock) while a spinning
- * waiter keeps reading it. The wait list is read between the read of the
- * lock word and the exchange; the exchange succeeds only if the word is
- * still the same (unlocked, same version), so no thread held the lock
- * meanwhile and the list read was of a settled, empty list. The version is
- * counted, as for KiTakeUnlocked, so that a snapshot (KiSnapshotLowest)
- * sees every change of state. An event already signalled is left alone:
- * setting it again changes nothing, and reading it signalled and unlocked
- * is reading its settled state.
- */
-/* The list is read without the lock; its writers hold it. The read is only
-   believed if the exchange after it finds the lock word unchanged, so the
-   race is by design and ThreadSanitizer is told not to report it. */
-__attribute__((no_sanitize("thread"))) static inline bool KiNobodyQueued(const DISPATCHER_HEADER *h)
-{
-    return __atomic_load_n(&h->WaitListHead.Flink, __ATOMIC_RELAXED) == &h->WaitListHead;
-}
-
-KM_MSABI bool KiSetUnqueued(DISPATCHER_HEADER *h, LONG *Previous)
-{
-    if ((uintptr_t)h & 7) /* a header a driver packed unaligned: no split locked access */
-        return false;
-    _Atomic int64_t *both = (_Atomic int64_t *)&h->Lock;
-    int64_t old = atomic_load_explicit(both, memory_order_acquire);
-    LONG lock = (LONG)(uint32_t)old, state = (LONG)(old >> 32);
-    if (lock & KI_LOCK_BIT)
-        return false;
-    if (state > 0) {
-        *Previous = state;
-        return true;
-    }
-    if (state != 0 || !KiNobodyQueued(h))
-        return false;
-    int64_t next = (int64_t)(((uint64_t)1 << 32) | (uint32_t)KiNextLockWord(lock));
-    if (!atomic_compare_exchange_strong_explicit(both, &old, next, memory_order_acq_rel,
-                                                 memory_order_relaxed))
-        return false;
-    *Previous = 0;
-    return true;
 }
 
 /*
