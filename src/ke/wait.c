@@ -1050,8 +1050,10 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
 KM_EXPORT(KeWaitForMultipleObjects);
 
 /*
- * The short path of the commonest wait: one object that is not a mutant,
- * no timeout, not alertable, below DISPATCH_LEVEL, no verifier check on.
+ * The short path of the commonest wait: one object of a kind a wait takes
+ * without its lock (an event, a semaphore, a timer, a thread or process;
+ * not a mutant), no timeout, not alertable, below DISPATCH_LEVEL, no
+ * verifier check on.
  * It spins on the object and takes it from the word it read, as
  * KiSpinOnObjects and KiTakeUnlocked would, without the rest of the wait's
  * set-up: on a fast hand-off between two CPUs the path from seeing a signal
@@ -1084,8 +1086,10 @@ NTSTATUS NTAPI KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason,
     const void *site = __builtin_return_address(0);
     DISPATCHER_HEADER *h = Object;
     bool spun = false;
+    LONG after; /* a kind a wait can take without the lock (not a mutant) */
     if (!Timeout && !Alertable && !atomic_load_explicit(&VfpFlags, memory_order_relaxed) &&
-        !((uintptr_t)h & 7) && KiCurrentIrql() <= APC_LEVEL && KiObjectType(h) != MutantObject) {
+        !((uintptr_t)h & 7) && KiCurrentIrql() <= APC_LEVEL &&
+        KiStateAfterSatisfy(KiObjectType(h), 1, &after)) {
         PKTHREAD t = KiCurrentThread();
         unsigned budget = KiSpinBudget(t);
         if (budget) {
