@@ -74,6 +74,8 @@
    its parameter (as dpc.c uses it for DPC routines). */
 #define KI_UNIQUE_CALLOUT 2
 
+#define KI_APC_KERNEL (KI_APC_SPECIAL | KI_APC_NORMAL)
+
 #if defined(__SANITIZE_THREAD__)
 #define KI_APC_FROM_TRAP_HANDLER 0
 #else

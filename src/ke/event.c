@@ -28,11 +28,6 @@ LONG NTAPI KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
                  __builtin_return_address(0)); /* verifier */
     KiLockObject(&Event->Header);
     LONG previous = KiGetSignalState(&Event->Header);
-    if (previous == 0 && KiIsListEmpty(&Event->Header.WaitListHead)) {
-        /* Nobody to release: the state becomes visible with the unlock. */
-        KiUnlockObjectWithState(&Event->Header, 1);
-        return previous;
-    }
     if (previous == 0) {
         KiSetSignalState(&Event->Header, 1);
         KiWaitTest(&Event->Header);

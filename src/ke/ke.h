@@ -23,7 +23,6 @@
 #define KI_APC_SPECIAL 0x01 /* a special kernel APC (NormalRoutine NULL) */
 #define KI_APC_NORMAL 0x02  /* a normal kernel APC */
 #define KI_APC_USER 0x04    /* a user APC */
-#define KI_APC_KERNEL (KI_APC_SPECIAL | KI_APC_NORMAL)
 
 #define KI_BLOCK_ACTIVE 1
 #define KI_BLOCK_REMOVED 0
@@ -230,10 +229,6 @@ KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header);
 /* With the object's lock held, after its SignalState rose: satisfy the waits
    it can satisfy, in wait-list order (wait.c). */
 KM_MSABI void KiWaitTest(DISPATCHER_HEADER *Header);
-
-/* Unlocks an object that is not a timer and sets its SignalState in one
-   store (wait.c). */
-KM_MSABI void KiUnlockObjectWithState(DISPATCHER_HEADER *Header, LONG State);
 
 /* Initialise a thread's dispatcher state (wait.c). */
 void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr);

@@ -273,28 +273,6 @@ KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header)
         KiFlushDeferredWakes();
 }
 
-/*
- * Unlocks an object (not a timer) and sets its SignalState in one 8-byte
- * store, so that no thread sees the new state while the lock is still
- * held: a waiter spinning on the object (KiSpinOnObjects) that saw it
- * signalled but locked would give up its spin for the locked path. Used by
- * KeSetEvent when nobody waits: a set is then one locked instruction that
- * fetches the line for writing, and one store.
- */
-KM_MSABI void KiUnlockObjectWithState(DISPATCHER_HEADER *Header, LONG State)
-{
-    if ((uintptr_t)Header & 7) { /* packed unaligned by a driver: two stores */
-        KiSetSignalState(Header, State);
-        KiUnlockObject(Header);
-        return;
-    }
-    LONG word = atomic_load_explicit((_Atomic LONG *)&Header->Lock, memory_order_relaxed);
-    int64_t both = (int64_t)(((uint64_t)(uint32_t)State << 32) | (uint32_t)KiNextLockWord(word));
-    atomic_store_explicit((_Atomic int64_t *)&Header->Lock, both, memory_order_release);
-    if (--KiLocksHeld == 0 && KiDeferredHead && !KiDeferredBusy)
-        KiFlushDeferredWakes();
-}
-
 KM_MSABI LONG KiReadStateSettled(const DISPATCHER_HEADER *Header)
 {
     if ((uintptr_t)Header & 7) /* packed unaligned by a driver: no 8-byte atomic read */
@@ -778,14 +756,15 @@ static KM_MSABI LONG KiSpinOnObjects(PKTHREAD t, PVOID *Objects, ULONG Count, un
  * change under them. FALSE when the lock was held or the object is not
  * signalled any more: the locked path then decides.
  */
-/* The same from Old, the lock word and state just read (the spin's read:
-   nothing between seeing the object signalled and taking it). */
-static inline bool KiTakeFrom(DISPATCHER_HEADER *h, int64_t Old)
+static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
 {
     _Static_assert(offsetof(DISPATCHER_HEADER, SignalState) == 4, "Lock and SignalState");
+    if ((uintptr_t)h & 7) /* a header a driver packed unaligned: no split locked access */
+        return false;
     _Atomic int64_t *both = (_Atomic int64_t *)&h->Lock;
+    int64_t old = atomic_load_explicit(both, memory_order_acquire);
     for (;;) {
-        LONG lock = (LONG)(uint32_t)Old, state = (LONG)(Old >> 32);
+        LONG lock = (LONG)(uint32_t)old, state = (LONG)(old >> 32);
         if ((lock & KI_LOCK_BIT) || state <= 0)
             return false;
         LONG after;
@@ -796,17 +775,10 @@ static inline bool KiTakeFrom(DISPATCHER_HEADER *h, int64_t Old)
         state = after;
         int64_t next =
             (int64_t)(((uint64_t)(uint32_t)state << 32) | (uint32_t)KiNextLockWord(lock));
-        if (atomic_compare_exchange_weak_explicit(both, &Old, next, memory_order_acq_rel,
+        if (atomic_compare_exchange_weak_explicit(both, &old, next, memory_order_acq_rel,
                                                   memory_order_acquire))
             return true;
     }
-}
-
-static KM_MSABI bool KiTakeUnlocked(DISPATCHER_HEADER *h)
-{
-    if ((uintptr_t)h & 7) /* a header a driver packed unaligned: no split locked access */
-        return false;
-    return KiTakeFrom(h, atomic_load_explicit((_Atomic int64_t *)&h->Lock, memory_order_acquire));
 }
 
 /*
@@ -928,19 +900,18 @@ static KM_MSABI LONG KiParkThread(PKTHREAD t, const KI_DEADLINE *deadline, LONG 
     }
 }
 
-/* The wait; Spun: the caller spent this wait's spin on Object[0] already
-   (KeWaitForSingleObject's short path). */
-static KM_MSABI NTSTATUS KiWaitForObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
-                                          KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
-                                          BOOLEAN Alertable, PLARGE_INTEGER Timeout,
-                                          PKWAIT_BLOCK WaitBlockArray, bool Spun, const void *Site)
+NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
+                                        KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
+                                        BOOLEAN Alertable, PLARGE_INTEGER Timeout,
+                                        PKWAIT_BLOCK WaitBlockArray)
 {
     PKTHREAD t = KiCurrentThread();
     KI_WAIT w;
     KI_DEADLINE deadline;
     LONG status;
 
-    VF_CHECK_WAIT(KiCurrentIrql(), Count, Object, WaitMode, Timeout, Site); /* verifier */
+    VF_CHECK_WAIT(KiCurrentIrql(), Count, Object, WaitMode, Timeout,
+                  __builtin_return_address(0)); /* verifier */
     /* Documented: more than MAXIMUM_WAIT_OBJECTS, or more than
        THREAD_WAIT_OBJECTS without a WaitBlockArray, is bug check 0xC. */
     if (Count > MAXIMUM_WAIT_OBJECTS || (!WaitBlockArray && Count > THREAD_WAIT_OBJECTS))
@@ -951,9 +922,9 @@ static KM_MSABI NTSTATUS KiWaitForObjects(ULONG Count, PVOID Object[], WAIT_TYPE
 
     KiComputeDeadline(Timeout, &deadline);
     t->WaitReason = (UCHAR)WaitReason;
-    bool spun = Spun;
+    bool spun = false;
     status = KI_WAIT_PENDING;
-    if ((Count == 1 || WaitType == WaitAny) && !deadline.Immediate && !Spun) {
+    if ((Count == 1 || WaitType == WaitAny) && !deadline.Immediate) {
         unsigned budget = KiSpinBudget(t);
         KI_SNAPSHOT snap;
         LONG seen = budget ? KiSpinOnObjects(t, Object, Count, budget, &snap) : -1;
@@ -1034,76 +1005,18 @@ static KM_MSABI NTSTATUS KiWaitForObjects(ULONG Count, PVOID Object[], WAIT_TYPE
         if (status != KI_WAIT_KERNEL_APC)
             break;
     }
-    VfpWaitDone(Count, Object, WaitType, status, Site); /* verifier */
+    VfpWaitDone(Count, Object, WaitType, status, __builtin_return_address(0)); /* verifier */
     KiDeliverKernelApcs();
     return status;
 }
-
-NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE WaitType,
-                                        KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode,
-                                        BOOLEAN Alertable, PLARGE_INTEGER Timeout,
-                                        PKWAIT_BLOCK WaitBlockArray)
-{
-    return KiWaitForObjects(Count, Object, WaitType, WaitReason, WaitMode, Alertable, Timeout,
-                            WaitBlockArray, false, __builtin_return_address(0));
-}
 KM_EXPORT(KeWaitForMultipleObjects);
-
-/*
- * The short path of the commonest wait: one object of a kind a wait takes
- * without its lock (an event, a semaphore, a timer, a thread or process;
- * not a mutant), no timeout, not alertable, below DISPATCH_LEVEL, no
- * verifier check on.
- * It spins on the object and takes it from the word it read, as
- * KiSpinOnObjects and KiTakeUnlocked would, without the rest of the wait's
- * set-up: on a fast hand-off between two CPUs the path from seeing a signal
- * to the next set is most of a round trip. A kernel APC waiting to be
- * delivered, or a spin that ran out, goes on in KiWaitForObjects, which
- * then does not spin again.
- */
-static KM_MSABI LONG KiSpinAndTake(PKTHREAD t, DISPATCHER_HEADER *h, unsigned Budget)
-{
-    for (unsigned spins = 0; spins < Budget; spins++) {
-        if (spins)
-            __builtin_ia32_pause();
-        int64_t word = KiReadLockAndState(h);
-        if ((LONG)(word >> 32) <= 0)
-            continue;
-        if (atomic_load_explicit(&t->ApcPending, memory_order_relaxed) & KI_APC_KERNEL)
-            return KI_WAIT_KERNEL_APC; /* delivered first, by the whole wait */
-        if (KiTakeFrom(h, word)) {
-            KiSpinSucceeded(t, Budget);
-            return STATUS_WAIT_0;
-        }
-    }
-    return KI_WAIT_PENDING;
-}
 
 NTSTATUS NTAPI KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason,
                                      KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
                                      PLARGE_INTEGER Timeout)
 {
-    const void *site = __builtin_return_address(0);
-    DISPATCHER_HEADER *h = Object;
-    bool spun = false;
-    LONG after; /* a kind a wait can take without the lock (not a mutant) */
-    if (!Timeout && !Alertable && !atomic_load_explicit(&VfpFlags, memory_order_relaxed) &&
-        !((uintptr_t)h & 7) && KiCurrentIrql() <= APC_LEVEL &&
-        KiStateAfterSatisfy(KiObjectType(h), 1, &after)) {
-        PKTHREAD t = KiCurrentThread();
-        unsigned budget = KiSpinBudget(t);
-        if (budget) {
-            t->WaitReason = (UCHAR)WaitReason;
-            LONG status = KiSpinAndTake(t, h, budget);
-            if (status == STATUS_WAIT_0) {
-                KiDeliverKernelApcs(); /* as the whole wait does on its way out */
-                return status;
-            }
-            spun = status == KI_WAIT_PENDING;
-        }
-    }
-    return KiWaitForObjects(1, &Object, WaitAny, WaitReason, WaitMode, Alertable, Timeout, NULL,
-                            spun, site);
+    return KeWaitForMultipleObjects(1, &Object, WaitAny, WaitReason, WaitMode, Alertable, Timeout,
+                                    NULL);
 }
 KM_EXPORT(KeWaitForSingleObject);
 
