@@ -157,9 +157,7 @@ VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
         return;
     }
     KipRelease(SpinLock);
-    KiWriteIrql(NewIrql);
-    if (NewIrql < irql && __builtin_expect(KiInterruptRequest() != 0, 0))
-        KiIrqlLowered(irql, NewIrql);
+    KiLowerIrqlFrom(irql, NewIrql, __builtin_return_address(0));
 }
 KM_EXPORT(KeReleaseSpinLock);
 

@@ -56,6 +56,24 @@ static ULONG g_all_processors;
  * it runs where it is written.
  */
 
+/* A function returning rax (v) after one asm statement: its template and
+   operands. GS_READ_OVER_ONES starts rax at all ones, so that a load that
+   keeps part of rax shows which part. */
+#define GS_READ(name, ...)                                                                         \
+    static ULONG64 name(void)                                                                      \
+    {                                                                                              \
+        ULONG64 v;                                                                                 \
+        __asm__ volatile(__VA_ARGS__);                                                             \
+        return v;                                                                                  \
+    }
+#define GS_READ_OVER_ONES(name, ...)                                                               \
+    static ULONG64 name(void)                                                                      \
+    {                                                                                              \
+        ULONG64 v = ~(ULONG64)0;                                                                   \
+        __asm__ volatile(__VA_ARGS__);                                                             \
+        return v;                                                                                  \
+    }
+
 /* mov rax, gs:[rcx] */
 static ULONG64 gs_base(ULONG64 offset)
 {
@@ -65,161 +83,78 @@ static ULONG64 gs_base(ULONG64 offset)
 }
 
 /* mov rax, gs:[rcx+disp8] with rcx = 0x180 (KPCR.Prcb): the field at Prcb+disp */
-static ULONG64 gs_prcb_disp8_thread(void)
-{
-    ULONG64 v;
-    __asm__ volatile("movq %%gs:0x8(%%rcx), %%rax" : "=a"(v) : "c"((ULONG64)PCR_PRCB));
-    return v;
-}
+GS_READ(gs_prcb_disp8_thread, "movq %%gs:0x8(%%rcx), %%rax" : "=a"(v) : "c"((ULONG64)PCR_PRCB))
 
 /* mov rax, gs:[rcx+disp32] (0x80 + 0x108 = 0x188) */
-static ULONG64 gs_disp32_thread(void)
-{
-    ULONG64 v;
-    __asm__ volatile("movq %%gs:0x108(%%rcx), %%rax" : "=a"(v) : "c"((ULONG64)0x80));
-    return v;
-}
+GS_READ(gs_disp32_thread, "movq %%gs:0x108(%%rcx), %%rax" : "=a"(v) : "c"((ULONG64)0x80))
 
 /* mov rax, gs:[rcx+rdx*8] (0x180 + 1*8) */
-static ULONG64 gs_sib_thread(void)
-{
-    ULONG64 v;
-    __asm__ volatile("movq %%gs:(%%rcx,%%rdx,8), %%rax"
-                     : "=a"(v)
-                     : "c"((ULONG64)PCR_PRCB), "d"((ULONG64)1));
-    return v;
-}
+GS_READ(gs_sib_thread, "movq %%gs:(%%rcx,%%rdx,8), %%rax"
+        : "=a"(v)
+        : "c"((ULONG64)PCR_PRCB), "d"((ULONG64)1))
 
 /* mov rax, gs:[rdx*8+0x100] (no base register: 0x100 + 0x11*8 = 0x188) */
-static ULONG64 gs_index_only_thread(void)
-{
-    ULONG64 v;
-    __asm__ volatile("movq %%gs:0x100(,%%rdx,8), %%rax" : "=a"(v) : "d"((ULONG64)0x11));
-    return v;
-}
+GS_READ(gs_index_only_thread, "movq %%gs:0x100(,%%rdx,8), %%rax" : "=a"(v) : "d"((ULONG64)0x11))
 
 /* mov r11, gs:[r10] (REX.B base, REX.R destination) */
-static ULONG64 gs_r10_r11_thread(void)
-{
-    ULONG64 v;
-    __asm__ volatile("movq %1, %%r10\n\t"
-                     "movq %%gs:(%%r10), %%r11\n\t"
-                     "movq %%r11, %0"
-                     : "=r"(v)
-                     : "i"(PCR_CURRENT_THREAD)
-                     : "r10", "r11");
-    return v;
-}
+GS_READ(gs_r10_r11_thread, "movq %1, %%r10\n\t"
+                           "movq %%gs:(%%r10), %%r11\n\t"
+                           "movq %%r11, %0"
+        : "=r"(v)
+        : "i"(PCR_CURRENT_THREAD)
+        : "r10", "r11")
 
 /* mov r11, gs:[0x188] (absolute disp32 through a SIB byte, REX.R destination) */
-static ULONG64 gs_abs_r11_thread(void)
-{
-    ULONG64 v;
-    __asm__ volatile("movq %%gs:0x188, %%r11\n\t"
-                     "movq %%r11, %0"
-                     : "=r"(v)
-                     :
-                     : "r11");
-    return v;
-}
+GS_READ(gs_abs_r11_thread, "movq %%gs:0x188, %%r11\n\t"
+                           "movq %%r11, %0"
+        : "=r"(v)
+        :
+        : "r11")
 
 /* mov rax, qword ptr gs:[0x188], written in intel syntax */
-static ULONG64 gs_intel_thread(void)
-{
-    ULONG64 v;
-    __asm__ volatile(".intel_syntax noprefix\n\t"
-                     "mov rax, qword ptr gs:[0x188]\n\t"
-                     ".att_syntax prefix"
-                     : "=a"(v));
-    return v;
-}
+GS_READ(gs_intel_thread, ".intel_syntax noprefix\n\t"
+                         "mov rax, qword ptr gs:[0x188]\n\t"
+                         ".att_syntax prefix"
+        : "=a"(v))
 
 /* mov rax, qword ptr gs:[rcx+8], intel syntax, rcx = 0x180 */
-static ULONG64 gs_intel_base_thread(void)
-{
-    ULONG64 v;
-    __asm__ volatile(".intel_syntax noprefix\n\t"
-                     "mov rax, qword ptr gs:[rcx+8]\n\t"
-                     ".att_syntax prefix"
-                     : "=a"(v)
-                     : "c"((ULONG64)PCR_PRCB));
-    return v;
-}
+GS_READ(gs_intel_base_thread, ".intel_syntax noprefix\n\t"
+                              "mov rax, qword ptr gs:[rcx+8]\n\t"
+                              ".att_syntax prefix"
+        : "=a"(v)
+        : "c"((ULONG64)PCR_PRCB))
 
 /* mov rax, gs:[moffs64] (the A1 form with a 64-bit offset) */
-static ULONG64 gs_moffs_thread(void)
-{
-    ULONG64 v;
-    __asm__ volatile("movabsq %%gs:0x188, %%rax" : "=a"(v));
-    return v;
-}
+GS_READ(gs_moffs_thread, "movabsq %%gs:0x188, %%rax" : "=a"(v))
 
 /* mov eax, gs:[off]: a 32-bit load clears bits 63:32 of rax */
-static ULONG64 gs_load32(void)
-{
-    ULONG64 v = ~(ULONG64)0;
-    __asm__ volatile("movl %%gs:0x188, %%eax" : "+a"(v));
-    return v;
-}
-static ULONG64 gs_load32_high(void)
-{
-    ULONG64 v = ~(ULONG64)0;
-    __asm__ volatile("movl %%gs:0x18c, %%eax" : "+a"(v));
-    return v;
-}
+GS_READ_OVER_ONES(gs_load32, "movl %%gs:0x188, %%eax" : "+a"(v))
+GS_READ_OVER_ONES(gs_load32_high, "movl %%gs:0x18c, %%eax" : "+a"(v))
 
 /* mov ax, gs:[0x184]: a 16-bit load keeps bits 63:16 of rax */
-static ULONG64 gs_load16_legacy(void)
-{
-    ULONG64 v = ~(ULONG64)0;
-    __asm__ volatile("movw %%gs:0x184, %%ax" : "+a"(v));
-    return v;
-}
+GS_READ_OVER_ONES(gs_load16_legacy, "movw %%gs:0x184, %%ax" : "+a"(v))
 
 /* mov al, gs:[0x184]: an 8-bit load keeps bits 63:8 of rax */
-static ULONG64 gs_load8_legacy(void)
-{
-    ULONG64 v = ~(ULONG64)0;
-    __asm__ volatile("movb %%gs:0x184, %%al" : "+a"(v));
-    return v;
-}
+GS_READ_OVER_ONES(gs_load8_legacy, "movb %%gs:0x184, %%al" : "+a"(v))
 
 /* movzx eax, byte gs:[0x184] */
-static ULONG64 gs_movzb_legacy(void)
-{
-    ULONG64 v = ~(ULONG64)0;
-    __asm__ volatile("movzbl %%gs:0x184, %%eax" : "+a"(v));
-    return v;
-}
+GS_READ_OVER_ONES(gs_movzb_legacy, "movzbl %%gs:0x184, %%eax" : "+a"(v))
 
 /* movzx eax, byte gs:[rcx+4], rcx = 0x180 */
-static ULONG64 gs_movzb_base_legacy(void)
-{
-    ULONG64 v = ~(ULONG64)0;
-    __asm__ volatile("movzbl %%gs:0x4(%%rcx), %%eax" : "+a"(v) : "c"((ULONG64)PCR_PRCB));
-    return v;
-}
+GS_READ_OVER_ONES(gs_movzb_base_legacy, "movzbl %%gs:0x4(%%rcx), %%eax"
+                  : "+a"(v)
+                  : "c"((ULONG64)PCR_PRCB))
 
 /* movzx eax, word gs:[0x184] (KeGetCurrentProcessorNumber as the WDK writes it) */
-static ULONG64 gs_movzw_legacy(void)
-{
-    ULONG64 v = ~(ULONG64)0;
-    __asm__ volatile("movzwl %%gs:0x184, %%eax" : "+a"(v));
-    return v;
-}
+GS_READ_OVER_ONES(gs_movzw_legacy, "movzwl %%gs:0x184, %%eax" : "+a"(v))
 
 /* movzx r9d, word gs:[0x1a4] (Prcb.Number, REX.R destination) */
-static ULONG64 gs_movzw_number(void)
-{
-    ULONG64 v;
-    __asm__ volatile("movq $-1, %%r9\n\t"
-                     "movzwl %%gs:0x1a4, %%r9d\n\t"
-                     "movq %%r9, %0"
-                     : "=r"(v)
-                     :
-                     : "r9");
-    return v;
-}
+GS_READ(gs_movzw_number, "movq $-1, %%r9\n\t"
+                         "movzwl %%gs:0x1a4, %%r9d\n\t"
+                         "movq %%r9, %0"
+        : "=r"(v)
+        :
+        : "r9")
 
 /* cmp qword gs:[0x188], 0; setne al */
 static int gs_cmp_imm_thread_nonzero(void)
@@ -246,12 +181,7 @@ static ULONG64 gs_add_thread(ULONG64 addend)
 }
 
 /* mov rax, gs:[rcx+0x10], rcx = 8: KPCR.Self */
-static ULONG64 gs_base_disp_self(void)
-{
-    ULONG64 v;
-    __asm__ volatile("movq %%gs:0x10(%%rcx), %%rax" : "=a"(v) : "c"((ULONG64)8));
-    return v;
-}
+GS_READ(gs_base_disp_self, "movq %%gs:0x10(%%rcx), %%rax" : "=a"(v) : "c"((ULONG64)8))
 
 /* The thread-pointer forms, for the concurrent loop: all must equal self. */
 static int thread_forms_agree(PKTHREAD self, ULONG i)
