@@ -384,6 +384,7 @@ NTSTATUS CiVerifyImage(const uint8_t *File, size_t Size, const CI_POLICY *Policy
                            Result->Subject);
         goto out;
     }
+    Result->CodeSigning = true;
     Result->ChainTrusted = CipChainsToRoot(&sig, Policy->TrustedDir, reason, sizeof(reason));
     if (Result->ChainTrusted || Policy->TestSigning) {
         status = STATUS_SUCCESS;

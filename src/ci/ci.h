@@ -40,6 +40,7 @@ typedef struct CI_RESULT {
     bool Signed;         /* a PKCS#7 signature is present and parses */
     bool HashMatches;    /* the Authenticode image hash equals the signed one */
     bool SignatureValid; /* the signer's signature over the content verifies */
+    bool CodeSigning;    /* the signer's certificate is for code signing */
     bool ChainTrusted;   /* the signer chains to a trusted root */
     char Subject[256];   /* signer certificate, "CN=...,O=..." */
     char Issuer[256];
@@ -75,6 +76,19 @@ size_t CiComputeImageHash(const uint8_t *File, size_t Size, const char *Algorith
    NULL). STATUS_INVALID_IMAGE_HASH with the reason and remedy in Why, or
    the status of reading the file. */
 NTSTATUS CiCheckDriverImage(const char *Path, char *Why, size_t WhyLen, bool *TestMode);
+
+/* Whether Path is an image whose signature an earlier run checked and
+   found valid, unchanged since and with the trusted roots unchanged: its
+   CiCheckDriverImage will then likely not need OpenSSL (not when its signer
+   does not chain to a trusted root and TESTSIGNING is off now). A guess for
+   planning the start; CiCheckDriverImage decides. */
+bool CiImageInCache(const char *Path);
+
+/* How many images CiCheckDriverImage accepted after checking their
+   signature, and how many it accepted from the cache of images checked by
+   earlier runs (KMHOST_HOME/ci-cache, src/ci/cache.c), for kmhost run
+   --stats. */
+void CiCheckCounts(unsigned *Verified, unsigned *Cached);
 
 /* The folder of trusted roots of the kmhost home, into Buf. False when the
    home cannot be determined. */

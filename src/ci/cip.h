@@ -47,4 +47,15 @@ bool CipParseLayout(const uint8_t *File, size_t Size, CIP_PE_LAYOUT *Layout, cha
 NTSTATUS CipRefuse(char *Why, size_t WhyLen, const char *Format, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The cache of verified images (cache.c). CipRootsFingerprint stands for
+   the trusted roots folder as it is now; *Settled is false when a root
+   changed too recently to be told apart from a later change. A lookup
+   finds an image checked earlier (the hash matched, the signature verified,
+   the certificate is for code signing) that has not changed since, and
+   whether its signer chained to a trusted root. */
+struct stat;
+uint64_t CipRootsFingerprint(const char *TrustedDir, bool *Settled);
+bool CipCacheLookup(const struct stat *St, uint64_t Roots, bool *ChainTrusted);
+void CipCacheStore(const struct stat *St, uint64_t Roots, bool RootsSettled, bool ChainTrusted);
+
 #endif

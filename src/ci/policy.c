@@ -13,11 +13,13 @@
 #include "cm/cm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Windows refuses driver files above this size; so do we, before reading. */
 #define CIP_MAX_DRIVER_FILE (512u << 20)
@@ -49,34 +51,68 @@ bool CiGetTrustedDir(char *Buf, size_t Len)
     return n > 0 && (size_t)n < Len;
 }
 
-static NTSTATUS CipReadFile(const char *Path, uint8_t **Data, size_t *Size, char *Why,
-                            size_t WhyLen)
+/* Opens Path for the check: a regular file of at most CIP_MAX_DRIVER_FILE
+   bytes. The descriptor, or -1 with the status in *Status. */
+static int CipOpenImage(const char *Path, struct stat *St, NTSTATUS *Status, char *Why,
+                        size_t WhyLen)
 {
-    FILE *f = fopen(Path, "rb");
-    struct stat st;
-    *Data = NULL;
-    if (!f) {
+    int fd = open(Path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         snprintf(Why, WhyLen, "cannot open %s: %s", Path, strerror(errno));
-        return errno == ENOENT ? STATUS_OBJECT_NAME_NOT_FOUND : STATUS_ACCESS_DENIED;
+        *Status = errno == ENOENT ? STATUS_OBJECT_NAME_NOT_FOUND : STATUS_ACCESS_DENIED;
+        return -1;
     }
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
-        (uint64_t)st.st_size > CIP_MAX_DRIVER_FILE) {
+    if (fstat(fd, St) != 0 || !S_ISREG(St->st_mode) ||
+        (uint64_t)St->st_size > CIP_MAX_DRIVER_FILE) {
         snprintf(Why, WhyLen, "%s is not a regular file of at most %u MiB", Path,
                  CIP_MAX_DRIVER_FILE >> 20);
-        fclose(f);
-        return STATUS_INVALID_IMAGE_FORMAT;
+        close(fd);
+        *Status = STATUS_INVALID_IMAGE_FORMAT;
+        return -1;
     }
-    *Size = (size_t)st.st_size;
-    *Data = malloc(*Size ? *Size : 1);
-    if (!*Data || fread(*Data, 1, *Size, f) != *Size) {
+    return fd;
+}
+
+static NTSTATUS CipReadImage(int Fd, const char *Path, size_t Size, uint8_t **Data, char *Why,
+                             size_t WhyLen)
+{
+    *Data = malloc(Size ? Size : 1);
+    size_t done = 0;
+    while (*Data && done < Size) {
+        ssize_t n = read(Fd, *Data + done, Size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    if (!*Data || done != Size) {
         snprintf(Why, WhyLen, "cannot read %s", Path);
         free(*Data);
         *Data = NULL;
-        fclose(f);
         return STATUS_INSUFFICIENT_RESOURCES;
     }
-    fclose(f);
     return STATUS_SUCCESS;
+}
+
+bool CiImageInCache(const char *Path)
+{
+    char trusted[4096];
+    struct stat st;
+    bool settled, chainTrusted;
+    return stat(Path, &st) == 0 &&
+           CipCacheLookup(&st,
+                          CipRootsFingerprint(
+                              CiGetTrustedDir(trusted, sizeof(trusted)) ? trusted : NULL, &settled),
+                          &chainTrusted);
+}
+
+static _Atomic unsigned CipVerifiedCount, CipCachedCount;
+
+void CiCheckCounts(unsigned *Verified, unsigned *Cached)
+{
+    *Verified = CipVerifiedCount;
+    *Cached = CipCachedCount;
 }
 
 NTSTATUS CiCheckDriverImage(const char *Path, char *Why, size_t WhyLen, bool *TestMode)
@@ -98,17 +134,33 @@ NTSTATUS CiCheckDriverImage(const char *Path, char *Why, size_t WhyLen, bool *Te
         return STATUS_SUCCESS;
     }
 
-    uint8_t *file;
-    size_t size;
-    NTSTATUS status = CipReadFile(Path, &file, &size, Why, WhyLen);
-    if (!NT_SUCCESS(status))
+    struct stat st;
+    NTSTATUS status;
+    int fd = CipOpenImage(Path, &st, &status, Why, WhyLen);
+    if (fd < 0)
         return status;
     char trusted[4096];
     CI_POLICY policy = {.TestSigning = testSigning,
                         .TrustedDir = CiGetTrustedDir(trusted, sizeof(trusted)) ? trusted : NULL};
-    CI_RESULT result;
-    status = CiVerifyImage(file, size, &policy, &result, Why, WhyLen);
+    bool rootsSettled, chainTrusted;
+    uint64_t roots = CipRootsFingerprint(policy.TrustedDir, &rootsSettled);
+    if (CipCacheLookup(&st, roots, &chainTrusted) && (chainTrusted || testSigning)) {
+        close(fd);
+        CipCachedCount++;
+        return STATUS_SUCCESS;
+    }
+    uint8_t *file;
+    status = CipReadImage(fd, Path, (size_t)st.st_size, &file, Why, WhyLen);
+    close(fd);
+    if (!NT_SUCCESS(status))
+        return status;
+    CI_RESULT result = {0};
+    status = CiVerifyImage(file, (size_t)st.st_size, &policy, &result, Why, WhyLen);
     free(file);
+    if (result.SignatureValid && result.CodeSigning)
+        CipCacheStore(&st, roots, rootsSettled, result.ChainTrusted);
+    if (NT_SUCCESS(status))
+        CipVerifiedCount++;
     if (!NT_SUCCESS(status) && CipSettingsError[0] && Why && WhyLen) {
         size_t used = strlen(Why);
         snprintf(Why + used, WhyLen - used,

@@ -99,6 +99,8 @@ static const char *KmSignalName(int Sig)
    thread, which started on processor MainCpu, starts the kernel and opens
    the registry: on another processor, where there is one, so that it runs
    beside the main thread rather than in its turn. */
+static bool KmWarmUpWanted; /* set before the watcher starts */
+
 static void KmWarmUpBeside(int MainCpu)
 {
     cpu_set_t all, others;
@@ -117,9 +119,10 @@ static void KmWarmUpBeside(int MainCpu)
 
 static void *KmStopWatcher(void *Arg)
 {
-    /* First the warm-up; a stop signal meanwhile stays pending until the
-       sigwait below. */
-    KmWarmUpBeside((int)(intptr_t)Arg);
+    /* First the warm-up, unless the signature check will not need it; a
+       stop signal meanwhile stays pending until the sigwait below. */
+    if (KmWarmUpWanted)
+        KmWarmUpBeside((int)(intptr_t)Arg);
     unsigned warned = 0; /* the generation of the phase last warned about, + 1 */
     for (;;) {
         int sig;
@@ -330,8 +333,9 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
     return exit_status;
 }
 
-static void KmBlockStopSignals(void)
+static void KmBlockStopSignals(bool WarmUp)
 {
+    KmWarmUpWanted = WarmUp;
     static const int stops[] = {SIGINT, SIGTERM};
     sigemptyset(&KmStopSignals);
     for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
@@ -375,7 +379,7 @@ int KmServiceStart(const char *Name, double ForSeconds)
     int rc = KmResolveService(Name, &item);
     if (rc != KM_EXIT_OK)
         return rc;
-    KmBlockStopSignals();
+    KmBlockStopSignals(!CiImageInCache(item.Path));
     atomic_store(&VfpFlags, VF_DEFAULT); /* verifier */
     return KmHostDrivers(&item, 1, ForSeconds > 0 ? ForSeconds : -1);
 }
@@ -471,21 +475,31 @@ int KmCliRun(int argc, char **argv)
             return KmRunUsage();
         }
     }
-    KmBlockStopSignals();
+    struct stat st;
+    bool file = target && (strchr(target, '/') || stat(target, &st) == 0);
+    /* The signature check of a file checked by an earlier run needs no
+       OpenSSL (src/ci/cache.c), so no warm-up beside the start. */
+    KmBlockStopSignals(!file || !CiImageInCache(target));
     if (!target) {
         rc = KmRunBoot(seconds);
     } else {
         KM_RUN_ITEM item = {0};
-        struct stat st;
         rc = KM_EXIT_OK;
-        if (strchr(target, '/') || stat(target, &st) == 0)
+        if (file)
             snprintf(item.Path, sizeof(item.Path), "%s", target);
         else
             rc = KmResolveService(target, &item);
         if (rc == KM_EXIT_OK)
             rc = KmHostDrivers(&item, 1, seconds);
     }
-    if (stats)
+    if (stats) {
+        unsigned verified, cached;
+        CiCheckCounts(&verified, &cached);
+        fprintf(stderr,
+                "signatures: %u checked, %u accepted from the cache of images checked before "
+                "(unchanged since)\n",
+                verified, cached);
         KmPrintPatchStats(stderr);
+    }
     return rc;
 }

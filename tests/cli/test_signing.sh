@@ -3,7 +3,9 @@
 # unsigned refused; test-signed refused, then loaded under TESTSIGNING (with
 # the test-mode line); signed by a certificate from a trusted root loaded;
 # one flipped byte refused; a truncated certificate table refused cleanly;
-# NOINTEGRITYCHECKS loads anything with a warning. Drivers are signed the way
+# NOINTEGRITYCHECKS loads anything with a warning; an image accepted from
+# the cache of checked images only while the file, the roots and the policy
+# are as they were. Drivers are signed the way
 # the README tells users to: osslsigncode with scripts/make-test-cert.sh.
 # Usage: bash test_signing.sh KMHOST_BINARY BUILD_DIR
 . "$(dirname "$0")/lib.sh"
@@ -81,5 +83,45 @@ expect 0 'WARNING: driver signature enforcement is disabled' run "$work/unsigned
 expect 0 '^signed driver loaded$' run "$work/unsigned.sys"
 expect 0 '' bcdedit /deletevalue NOINTEGRITYCHECKS
 expect 1 'not signed' run "$work/unsigned.sys"
+
+# The cache of checked images (src/ci/cache.c): later runs accept an image
+# an earlier run checked only while the file, the trusted roots and the
+# policy would give the same verdict. Windows' rule that an image changed
+# after signing never loads holds whatever an earlier run saw.
+for f in c-test c-flip c-new; do cp "$work/test.sys" "$work/$f.sys"; done
+cp "$work/leaf.sys" "$work/c-leaf.sys"
+expect 0 'command completed successfully' certutil -addstore root "$work/certs/root-cert.pem"
+expect 0 '' bcdedit -set TESTSIGNING ON
+sleep 3 # past the settling time: a file or root changed just now is never cached
+loads() { # FILE CHECKED CACHED: FILE loads, its signature counted as given
+    expect 0 "^signatures: $2 checked, $3 accepted from the cache" run --stats "$1"
+    grep -q '^signed driver loaded$' <<<"$out" || fail "$1 did not load: $out"
+}
+loads "$work/c-test.sys" 1 0
+loads "$work/c-test.sys" 0 1
+loads "$work/c-leaf.sys" 1 0
+loads "$work/c-leaf.sys" 0 1
+loads "$work/c-flip.sys" 1 0
+# One byte changed in place, size and mtime kept: checked again, refused.
+touch -r "$work/c-flip.sys" "$work/c-flip.time"
+printf '\xcc' | dd of="$work/c-flip.sys" bs=1 seek=$((0x$text + 3)) conv=notrunc status=none
+touch -r "$work/c-flip.time" "$work/c-flip.sys"
+expect 1 'the file was changed after signing' run "$work/c-flip.sys"
+expect 1 'the file was changed after signing' run "$work/c-flip.sys"
+# Written just now: checked at every run until it settles.
+loads "$work/c-new.sys" 1 0
+cp "$work/test.sys" "$work/c-new.sys"
+loads "$work/c-new.sys" 1 0
+loads "$work/c-new.sys" 1 0
+# Accepted in test mode: not from the cache once TESTSIGNING is off.
+expect 0 '' bcdedit -set TESTSIGNING OFF
+expect 1 'does not chain to a trusted root' run "$work/c-test.sys"
+loads "$work/c-leaf.sys" 0 1
+# A damaged entry is no entry.
+for f in "$KMHOST_HOME"/ci-cache/*; do echo 'kmhost-ci 1 damaged' >"$f"; done
+loads "$work/c-leaf.sys" 1 0
+# Its root removed, an image cached as chaining to it is refused.
+expect 0 'command completed successfully' certutil -delstore root "$thumb"
+expect 1 'does not chain to a trusted root' run "$work/c-leaf.sys"
 
 km_done
