@@ -475,22 +475,24 @@ int KmCliRun(int argc, char **argv)
             return KmRunUsage();
         }
     }
-    struct stat st;
-    bool file = target && (strchr(target, '/') || stat(target, &st) == 0);
-    /* The signature check of a file checked by an earlier run needs no
-       OpenSSL (src/ci/cache.c), so no warm-up beside the start. */
-    KmBlockStopSignals(!file || !CiImageInCache(target));
     if (!target) {
+        KmBlockStopSignals(true);
         rc = KmRunBoot(seconds);
     } else {
+        /* The driver file first: the signature check of one an earlier run
+           checked needs no OpenSSL (src/ci/cache.c), so then no warm-up
+           beside the start. */
         KM_RUN_ITEM item = {0};
+        struct stat st;
         rc = KM_EXIT_OK;
-        if (file)
+        if (strchr(target, '/') || stat(target, &st) == 0)
             snprintf(item.Path, sizeof(item.Path), "%s", target);
         else
             rc = KmResolveService(target, &item);
-        if (rc == KM_EXIT_OK)
+        if (rc == KM_EXIT_OK) {
+            KmBlockStopSignals(!CiImageInCache(item.Path));
             rc = KmHostDrivers(&item, 1, seconds);
+        }
     }
     if (stats) {
         unsigned verified, cached;
