@@ -218,26 +218,15 @@ out:
     return status;
 }
 
-static bool CipHasSuffix(const char *Name, const char *Suffix)
+/* Every certificate in Dir's root files (CipReadRoots), PEM or DER, and
+   the fingerprint of the files it read. */
+static X509_STORE *CipLoadRoots(const char *Dir, uint8_t Fingerprint[CIP_DIGEST_SIZE])
 {
-    size_t n = strlen(Name), s = strlen(Suffix);
-    return n > s && strcasecmp(Name + n - s, Suffix) == 0;
-}
-
-/* Every certificate in Dir's *.pem, *.crt and *.cer files, PEM or DER. */
-static X509_STORE *CipLoadRoots(const char *Dir)
-{
+    CIP_ROOT_FILE *files;
+    size_t count = CipReadRoots(Dir, &files, Fingerprint);
     X509_STORE *store = X509_STORE_new();
-    DIR *dir = Dir && store ? opendir(Dir) : NULL;
-    if (!dir)
-        return store;
-    for (struct dirent *e; (e = readdir(dir));) {
-        if (!CipHasSuffix(e->d_name, ".pem") && !CipHasSuffix(e->d_name, ".crt") &&
-            !CipHasSuffix(e->d_name, ".cer"))
-            continue;
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", Dir, e->d_name);
-        BIO *bio = BIO_new_file(path, "rb");
+    for (size_t i = 0; store && i < count; i++) {
+        BIO *bio = BIO_new_mem_buf(files[i].Data, (int)files[i].Size);
         if (!bio)
             continue;
         int loaded = 0;
@@ -245,15 +234,16 @@ static X509_STORE *CipLoadRoots(const char *Dir)
             X509_STORE_add_cert(store, cert);
             X509_free(cert);
         }
-        if (!loaded && BIO_reset(bio) == 0) {
-            X509 *cert = d2i_X509_bio(bio, NULL);
+        if (!loaded) { /* DER */
+            const unsigned char *der = files[i].Data;
+            X509 *cert = d2i_X509(NULL, &der, (long)files[i].Size);
             if (cert)
                 X509_STORE_add_cert(store, cert);
             X509_free(cert);
         }
         BIO_free(bio);
     }
-    closedir(dir);
+    CipFreeRoots(files, count);
     ERR_clear_error();
     return store;
 }
@@ -266,10 +256,10 @@ static const char *CipErrorReason(unsigned long Err)
 }
 
 /* X509_verify_cert's reason when the signer does not chain to a root. */
-static bool CipChainsToRoot(const CIP_SIGNATURE *Sig, const char *TrustedDir, char *Reason,
-                            size_t Len)
+static bool CipChainsToRoot(const CIP_SIGNATURE *Sig, const char *TrustedDir,
+                            uint8_t Fingerprint[CIP_DIGEST_SIZE], char *Reason, size_t Len)
 {
-    X509_STORE *store = CipLoadRoots(TrustedDir);
+    X509_STORE *store = CipLoadRoots(TrustedDir, Fingerprint);
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     bool trusted = false;
     snprintf(Reason, Len, "out of memory");
@@ -385,7 +375,9 @@ NTSTATUS CiVerifyImage(const uint8_t *File, size_t Size, const CI_POLICY *Policy
         goto out;
     }
     Result->CodeSigning = true;
-    Result->ChainTrusted = CipChainsToRoot(&sig, Policy->TrustedDir, reason, sizeof(reason));
+    Result->ChainTrusted =
+        CipChainsToRoot(&sig, Policy->TrustedDir, Result->RootsFingerprint, reason, sizeof(reason));
+    Result->RootsChecked = true;
     if (Result->ChainTrusted || Policy->TestSigning) {
         status = STATUS_SUCCESS;
         if (Why && WhyLen)

@@ -1,121 +1,195 @@
 /*
- * The cache of verified images: a driver file whose signature was checked
- * once is not checked again while the file and the trusted roots stay as
- * they were, as Windows' code integrity keeps the signing level it
- * validated with the file until the file changes. Checking a signature
- * costs OpenSSL's set-up and a parse of the certificates, about 1.3 ms of
- * every kmhost run; a hit costs a stat and one small read.
+ * The cache of checked images: a driver image whose signature was checked
+ * once is not checked again while the same bytes are checked against the
+ * same trusted roots, as Windows' code integrity keeps the signing level it
+ * validated with the file. Checking a signature costs OpenSSL's set-up and a
+ * parse of the certificates, about 1.3 ms of every kmhost run; a hit costs a
+ * SHA-256 of the file (20-30 us for a driver of 40 KiB) and a few small
+ * reads.
  *
- * One entry per file, KMHOST_HOME/ci-cache/<device>-<inode>, a line of
- * text:
- *     kmhost-ci 1 <size> <mtime s> <mtime ns> <ctime s> <ctime ns> <roots> <trusted>
+ * One entry per image, KMHOST_HOME/ci-cache/<SHA-256 of the file>, a line:
+ *     kmhost-ci <version> <OpenSSL version> <roots fingerprint> <trusted>
  *
  * Invariants:
- *  - An entry is written only for an image whose Authenticode hash matched,
- *    whose signature verified and whose certificate is for code signing:
- *    what the policy then asks is only whether the signer chains to a
- *    trusted root (<trusted>) or TESTSIGNING is on, and both are decided at
- *    every run. Refusals are never cached: each run explains them afresh.
- *  - Any write to the file changes its ctime, which no program can set back
- *    (only the clock can), and a file replaced by another has another inode
- *    or ctime: an entry matches only the very bytes it was written for. A
- *    change within the same clock tick as the check would leave the ctime
- *    as it was, so nothing is cached for a file (or a root) changed less
- *    than CIP_CACHE_SETTLE_S ago, as git treats a racily clean index entry.
- *  - <roots> fingerprints the trusted roots folder (each file's name,
- *    inode, size, mtime and ctime): adding, removing or changing a root
- *    makes every entry miss. The chain check ignores certificate validity
- *    periods (X509_V_FLAG_NO_CHECK_TIME, authenticode.c), so time does not
- *    age an entry.
+ *  - An entry names the exact bytes checked (the SHA-256 of the whole file)
+ *    and is written only for an image whose Authenticode hash matched, whose
+ *    signature verified and whose certificate is for code signing: what the
+ *    policy then asks is only whether the signer chains to a trusted root
+ *    (<trusted>) or TESTSIGNING is on, and both are decided at every run. A
+ *    refusal never comes from the cache: an image refused for its chain is
+ *    checked again whenever TESTSIGNING is off.
+ *  - The bytes the loader maps are the bytes hashed (policy.c hands its
+ *    buffer to the loader), so no file metadata is trusted: a write through
+ *    a mapping, a filesystem with odd timestamps or a file swapped between
+ *    check and load changes nothing.
+ *  - <roots fingerprint> is the SHA-256 of the names and contents of the
+ *    trusted root files in name order, the same files CipLoadRoots parses
+ *    (CipReadRoots); the one stored is the one of the roots the chain was
+ *    actually checked against. Adding, removing or changing a root makes
+ *    every entry miss. The chain check ignores certificate validity periods
+ *    (X509_V_FLAG_NO_CHECK_TIME), so time does not age an entry.
+ *  - <version> and the OpenSSL version make entries of another verifier
+ *    miss: bump CIP_CACHE_VERSION when what CiVerifyImage accepts changes.
  *  - Entries are written to a temporary file and renamed over the old one:
  *    kmhost processes running at once read whole entries or none.
  */
+#define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_*: see CipDigestImage */
 #include "ci/cip.h"
 #include "cm/cm.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CIP_CACHE_DIR "ci-cache"
-#define CIP_CACHE_MAGIC "kmhost-ci 1"
-/* A file or root changed this recently is not cached (see above). */
-#define CIP_CACHE_SETTLE_S 2
+#define CIP_CACHE_VERSION 2
+/* A root file larger than this is not a certificate folder's. */
+#define CIP_MAX_ROOT_FILE (1u << 20)
 
-static uint64_t CipMix(uint64_t Hash, uint64_t Value)
+/* SHA-256 through OpenSSL's low-level routines (deprecated in 3.0, kept for
+   this): EVP_Digest and the one-shot SHA256() fetch the digest from a
+   provider, the set-up (about 1 ms) a hit avoids. */
+void CipDigestImage(const uint8_t *File, size_t Size, uint8_t Out[CIP_DIGEST_SIZE])
 {
-    /* FNV-1a over the value's bytes: a fingerprint, not a defence. */
-    for (int i = 0; i < 8; i++) {
-        Hash ^= (Value >> (8 * i)) & 0xff;
-        Hash *= 0x100000001b3ULL;
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, File, Size);
+    SHA256_Final(Out, &ctx);
+}
+
+bool CipIsRootFile(const char *Name)
+{
+    static const char *const suffixes[] = {".pem", ".crt", ".cer"};
+    size_t n = strlen(Name);
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        size_t s = strlen(suffixes[i]);
+        if (n > s && strcasecmp(Name + n - s, suffixes[i]) == 0)
+            return true;
     }
-    return Hash;
+    return false;
 }
 
-static bool CipSettled(const struct stat *St, time_t Now)
+static int CipCompareRoots(const void *A, const void *B)
 {
-    return St->st_ctim.tv_sec + CIP_CACHE_SETTLE_S < Now &&
-           St->st_mtim.tv_sec + CIP_CACHE_SETTLE_S < Now;
+    return strcmp(((const CIP_ROOT_FILE *)A)->Name, ((const CIP_ROOT_FILE *)B)->Name);
 }
 
-uint64_t CipRootsFingerprint(const char *TrustedDir, bool *Settled)
+/* Reads the regular file Name of Dir (at most CIP_MAX_ROOT_FILE bytes). */
+static bool CipReadRootFile(DIR *Dir, const char *Name, CIP_ROOT_FILE *Out)
 {
-    uint64_t sum = 0x9e3779b97f4a7c15ULL;
-    time_t now = time(NULL);
-    *Settled = true;
-    DIR *dir = TrustedDir ? opendir(TrustedDir) : NULL;
-    if (!dir)
-        return sum;
-    for (struct dirent *e; (e = readdir(dir));) {
-        struct stat st;
-        if (e->d_name[0] == '.' || fstatat(dirfd(dir), e->d_name, &st, 0) != 0)
+    int fd = openat(dirfd(Dir), Name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    bool ok = false;
+    if (fd < 0)
+        return false;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= CIP_MAX_ROOT_FILE &&
+        (Out->Name = strdup(Name)) && (Out->Data = malloc(st.st_size ? (size_t)st.st_size : 1))) {
+        size_t done = 0;
+        for (ssize_t n; done < (size_t)st.st_size; done += (size_t)n)
+            if ((n = read(fd, Out->Data + done, (size_t)st.st_size - done)) <= 0)
+                break;
+        Out->Size = done;
+        ok = true;
+    }
+    close(fd);
+    if (!ok) {
+        free(Out->Name);
+        free(Out->Data);
+    }
+    return ok;
+}
+
+size_t CipReadRoots(const char *Dir, CIP_ROOT_FILE **Files, uint8_t Fingerprint[CIP_DIGEST_SIZE])
+{
+    CIP_ROOT_FILE *files = NULL;
+    size_t count = 0, cap = 0;
+    DIR *dir = Dir ? opendir(Dir) : NULL;
+    for (struct dirent *e; dir && (e = readdir(dir));) {
+        if (!CipIsRootFile(e->d_name))
             continue;
-        uint64_t h = 0xcbf29ce484222325ULL;
-        for (const char *c = e->d_name; *c; c++)
-            h = CipMix(h, (unsigned char)*c);
-        h = CipMix(h, (uint64_t)st.st_ino);
-        h = CipMix(h, (uint64_t)st.st_size);
-        h = CipMix(h, (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec);
-        h = CipMix(h, (uint64_t)st.st_ctim.tv_sec * 1000000000ULL + (uint64_t)st.st_ctim.tv_nsec);
-        sum += h; /* the order readdir gives does not matter */
-        *Settled = *Settled && CipSettled(&st, now);
+        if (count == cap) {
+            CIP_ROOT_FILE *more = realloc(files, (cap = cap ? 2 * cap : 8) * sizeof(*files));
+            if (!more)
+                break;
+            files = more;
+        }
+        if (CipReadRootFile(dir, e->d_name, &files[count]))
+            count++;
     }
-    closedir(dir);
-    return sum;
+    if (dir)
+        closedir(dir);
+    if (count > 1)
+        qsort(files, count, sizeof(*files), CipCompareRoots);
+    /* Each name with its terminating zero, its size and its bytes. */
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    for (size_t i = 0; i < count; i++) {
+        uint64_t size = files[i].Size;
+        SHA256_Update(&ctx, files[i].Name, strlen(files[i].Name) + 1);
+        SHA256_Update(&ctx, &size, sizeof(size));
+        SHA256_Update(&ctx, files[i].Data, files[i].Size);
+    }
+    SHA256_Final(Fingerprint, &ctx);
+    *Files = files;
+    return count;
 }
 
-static bool CipEntryPath(const struct stat *St, char *Buf, size_t Len, bool Folder)
+void CipFreeRoots(CIP_ROOT_FILE *Files, size_t Count)
+{
+    for (size_t i = 0; i < Count; i++) {
+        free(Files[i].Name);
+        free(Files[i].Data);
+    }
+    free(Files);
+}
+
+void CipRootsFingerprint(const char *Dir, uint8_t Fingerprint[CIP_DIGEST_SIZE])
+{
+    CIP_ROOT_FILE *files;
+    CipFreeRoots(files, CipReadRoots(Dir, &files, Fingerprint));
+}
+
+static void CipHex(const uint8_t *Bytes, size_t Len, char *Out)
+{
+    for (size_t i = 0; i < Len; i++)
+        snprintf(Out + 2 * i, 3, "%02x", Bytes[i]);
+}
+
+static bool CipEntryPath(const uint8_t Image[CIP_DIGEST_SIZE], char *Buf, size_t Len, bool Folder)
 {
     const char *home = CmGetHome();
+    char hex[2 * CIP_DIGEST_SIZE + 1];
     if (!home || !*home)
         return false;
+    CipHex(Image, CIP_DIGEST_SIZE, hex);
     int n = Folder ? snprintf(Buf, Len, "%s/%s", home, CIP_CACHE_DIR)
-                   : snprintf(Buf, Len, "%s/%s/%llx-%llx", home, CIP_CACHE_DIR,
-                              (unsigned long long)St->st_dev, (unsigned long long)St->st_ino);
+                   : snprintf(Buf, Len, "%s/%s/%s", home, CIP_CACHE_DIR, hex);
     return n > 0 && (size_t)n < Len;
 }
 
-static int CipFormatEntry(char *Buf, size_t Len, const struct stat *St, uint64_t Roots,
-                          bool Trusted)
+static int CipFormatEntry(char *Buf, size_t Len, const uint8_t Roots[CIP_DIGEST_SIZE], bool Trusted)
 {
-    return snprintf(Buf, Len, "%s %llu %lld %ld %lld %ld %016llx %d\n", CIP_CACHE_MAGIC,
-                    (unsigned long long)St->st_size, (long long)St->st_mtim.tv_sec,
-                    St->st_mtim.tv_nsec, (long long)St->st_ctim.tv_sec, St->st_ctim.tv_nsec,
-                    (unsigned long long)Roots, Trusted ? 1 : 0);
+    char hex[2 * CIP_DIGEST_SIZE + 1];
+    CipHex(Roots, CIP_DIGEST_SIZE, hex);
+    return snprintf(Buf, Len, "kmhost-ci %d %lx %s %d\n", CIP_CACHE_VERSION,
+                    (unsigned long)OpenSSL_version_num(), hex, Trusted ? 1 : 0);
 }
 
-bool CipCacheLookup(const struct stat *St, uint64_t Roots, bool *ChainTrusted)
+bool CipCacheLookup(const uint8_t Image[CIP_DIGEST_SIZE], const uint8_t Roots[CIP_DIGEST_SIZE],
+                    bool *ChainTrusted)
 {
-    char path[4200], have[160], want[160];
-    if (!CipEntryPath(St, path, sizeof(path), false))
+    char path[4200], have[200], want[200];
+    if (!CipEntryPath(Image, path, sizeof(path), false))
         return false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return false;
     ssize_t n = read(fd, have, sizeof(have) - 1);
@@ -124,7 +198,7 @@ bool CipCacheLookup(const struct stat *St, uint64_t Roots, bool *ChainTrusted)
         return false;
     have[n] = 0;
     for (int trusted = 0; trusted <= 1; trusted++) {
-        CipFormatEntry(want, sizeof(want), St, Roots, trusted);
+        CipFormatEntry(want, sizeof(want), Roots, trusted);
         if (strcmp(have, want) == 0) {
             *ChainTrusted = trusted;
             return true;
@@ -133,19 +207,20 @@ bool CipCacheLookup(const struct stat *St, uint64_t Roots, bool *ChainTrusted)
     return false;
 }
 
-void CipCacheStore(const struct stat *St, uint64_t Roots, bool RootsSettled, bool ChainTrusted)
+void CipCacheStore(const uint8_t Image[CIP_DIGEST_SIZE], const uint8_t Roots[CIP_DIGEST_SIZE],
+                   bool ChainTrusted)
 {
-    char dir[4200], path[4200], temp[4300], line[160];
-    if (!RootsSettled || !CipSettled(St, time(NULL)) || !CipEntryPath(St, dir, sizeof(dir), true) ||
-        !CipEntryPath(St, path, sizeof(path), false))
+    char dir[4200], path[4200], temp[4300], line[200];
+    if (!CipEntryPath(Image, dir, sizeof(dir), true) ||
+        !CipEntryPath(Image, path, sizeof(path), false))
         return;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return; /* a read-only home: every run checks the signature */
     snprintf(temp, sizeof(temp), "%s.%d", path, (int)getpid());
-    int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return;
-    int len = CipFormatEntry(line, sizeof(line), St, Roots, ChainTrusted);
+    int len = CipFormatEntry(line, sizeof(line), Roots, ChainTrusted);
     bool written = len > 0 && write(fd, line, (size_t)len) == len;
     if (close(fd) != 0 || !written || rename(temp, path) != 0)
         unlink(temp);

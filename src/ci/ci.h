@@ -37,12 +37,14 @@ typedef struct CI_POLICY {
 } CI_POLICY;
 
 typedef struct CI_RESULT {
-    bool Signed;         /* a PKCS#7 signature is present and parses */
-    bool HashMatches;    /* the Authenticode image hash equals the signed one */
-    bool SignatureValid; /* the signer's signature over the content verifies */
-    bool CodeSigning;    /* the signer's certificate is for code signing */
-    bool ChainTrusted;   /* the signer chains to a trusted root */
-    char Subject[256];   /* signer certificate, "CN=...,O=..." */
+    bool Signed;                  /* a PKCS#7 signature is present and parses */
+    bool HashMatches;             /* the Authenticode image hash equals the signed one */
+    bool SignatureValid;          /* the signer's signature over the content verifies */
+    bool CodeSigning;             /* the signer's certificate is for code signing */
+    bool ChainTrusted;            /* the signer chains to a trusted root */
+    bool RootsChecked;            /* the chain was checked against the roots of: */
+    uint8_t RootsFingerprint[32]; /* SHA-256 of the root files' names and contents */
+    char Subject[256];            /* signer certificate, "CN=...,O=..." */
     char Issuer[256];
     char DigestAlgorithm[16]; /* "SHA256", "SHA1", ... */
 } CI_RESULT;
@@ -74,14 +76,19 @@ size_t CiComputeImageHash(const uint8_t *File, size_t Size, const char *Algorith
    TESTSIGNING Yes accepts a valid signature from any certificate, prints
    "kmhost: test mode (TESTSIGNING ON)" on stderr and sets *TestMode (may be
    NULL). STATUS_INVALID_IMAGE_HASH with the reason and remedy in Why, or
-   the status of reading the file. */
-NTSTATUS CiCheckDriverImage(const char *Path, char *Why, size_t WhyLen, bool *TestMode);
+   the status of reading the file. An image checked by an earlier run is
+   taken from the cache of checked images (cache.c): the same bytes against
+   the same roots. On success *Image (when Image is not NULL) holds the
+   bytes that were checked, *ImageSize of them, for the loader to map (the
+   caller frees them), or NULL when nothing was read (NOINTEGRITYCHECKS). */
+NTSTATUS CiCheckDriverImage(const char *Path, uint8_t **Image, size_t *ImageSize, char *Why,
+                            size_t WhyLen, bool *TestMode);
 
-/* Whether Path is an image whose signature an earlier run checked and
-   found valid, unchanged since and with the trusted roots unchanged: its
-   CiCheckDriverImage will then likely not need OpenSSL (not when its signer
-   does not chain to a trusted root and TESTSIGNING is off now). A guess for
-   planning the start; CiCheckDriverImage decides. */
+/* Whether the image in Path is one whose signature an earlier run checked
+   and found valid, against the trusted roots as they are now: its
+   CiCheckDriverImage will then likely not need OpenSSL (it will when its
+   signer does not chain to a trusted root and TESTSIGNING is off). A guess
+   for planning the start; CiCheckDriverImage decides. */
 bool CiImageInCache(const char *Path);
 
 /* How many images CiCheckDriverImage accepted after checking their

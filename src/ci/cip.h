@@ -47,15 +47,32 @@ bool CipParseLayout(const uint8_t *File, size_t Size, CIP_PE_LAYOUT *Layout, cha
 NTSTATUS CipRefuse(char *Why, size_t WhyLen, const char *Format, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* The cache of verified images (cache.c). CipRootsFingerprint stands for
-   the trusted roots folder as it is now; *Settled is false when a root
-   changed too recently to be told apart from a later change. A lookup
-   finds an image checked earlier (the hash matched, the signature verified,
-   the certificate is for code signing) that has not changed since, and
-   whether its signer chained to a trusted root. */
-struct stat;
-uint64_t CipRootsFingerprint(const char *TrustedDir, bool *Settled);
-bool CipCacheLookup(const struct stat *St, uint64_t Roots, bool *ChainTrusted);
-void CipCacheStore(const struct stat *St, uint64_t Roots, bool RootsSettled, bool ChainTrusted);
+/* The trusted roots and the cache of checked images (cache.c). */
+#define CIP_DIGEST_SIZE 32 /* SHA-256 */
+
+/* A trusted root file: *.pem, *.crt or *.cer (any case) in the roots
+   folder, read whole. */
+typedef struct CIP_ROOT_FILE {
+    char *Name;
+    uint8_t *Data;
+    size_t Size;
+} CIP_ROOT_FILE;
+bool CipIsRootFile(const char *Name);
+/* Reads every root file of Dir (none when Dir is NULL or missing) into
+   *Files, in name order, and fingerprints them (names and contents);
+   returns their number. Free with CipFreeRoots. */
+size_t CipReadRoots(const char *Dir, CIP_ROOT_FILE **Files, uint8_t Fingerprint[CIP_DIGEST_SIZE]);
+void CipFreeRoots(CIP_ROOT_FILE *Files, size_t Count);
+void CipRootsFingerprint(const char *Dir, uint8_t Fingerprint[CIP_DIGEST_SIZE]);
+
+/* The SHA-256 of a whole image file, which names its cache entry. */
+void CipDigestImage(const uint8_t *File, size_t Size, uint8_t Out[CIP_DIGEST_SIZE]);
+/* Finds an image checked earlier (its hash matched, its signature
+   verified, its certificate is for code signing) against the roots of
+   fingerprint Roots, and whether its signer chained to one of them. */
+bool CipCacheLookup(const uint8_t Image[CIP_DIGEST_SIZE], const uint8_t Roots[CIP_DIGEST_SIZE],
+                    bool *ChainTrusted);
+void CipCacheStore(const uint8_t Image[CIP_DIGEST_SIZE], const uint8_t Roots[CIP_DIGEST_SIZE],
+                   bool ChainTrusted);
 
 #endif

@@ -51,42 +51,36 @@ bool CiGetTrustedDir(char *Buf, size_t Len)
     return n > 0 && (size_t)n < Len;
 }
 
-/* Opens Path for the check: a regular file of at most CIP_MAX_DRIVER_FILE
-   bytes. The descriptor, or -1 with the status in *Status. */
-static int CipOpenImage(const char *Path, struct stat *St, NTSTATUS *Status, char *Why,
-                        size_t WhyLen)
+/* Reads Path whole: a regular file of at most CIP_MAX_DRIVER_FILE bytes. */
+static NTSTATUS CipReadImage(const char *Path, uint8_t **Data, size_t *Size, char *Why,
+                             size_t WhyLen)
 {
-    int fd = open(Path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    *Data = NULL;
+    int fd = open(Path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         snprintf(Why, WhyLen, "cannot open %s: %s", Path, strerror(errno));
-        *Status = errno == ENOENT ? STATUS_OBJECT_NAME_NOT_FOUND : STATUS_ACCESS_DENIED;
-        return -1;
+        return errno == ENOENT ? STATUS_OBJECT_NAME_NOT_FOUND : STATUS_ACCESS_DENIED;
     }
-    if (fstat(fd, St) != 0 || !S_ISREG(St->st_mode) ||
-        (uint64_t)St->st_size > CIP_MAX_DRIVER_FILE) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > CIP_MAX_DRIVER_FILE) {
         snprintf(Why, WhyLen, "%s is not a regular file of at most %u MiB", Path,
                  CIP_MAX_DRIVER_FILE >> 20);
         close(fd);
-        *Status = STATUS_INVALID_IMAGE_FORMAT;
-        return -1;
+        return STATUS_INVALID_IMAGE_FORMAT;
     }
-    return fd;
-}
-
-static NTSTATUS CipReadImage(int Fd, const char *Path, size_t Size, uint8_t **Data, char *Why,
-                             size_t WhyLen)
-{
-    *Data = malloc(Size ? Size : 1);
+    *Size = (size_t)st.st_size;
+    *Data = malloc(*Size ? *Size : 1);
     size_t done = 0;
-    while (*Data && done < Size) {
-        ssize_t n = read(Fd, *Data + done, Size - done);
+    while (*Data && done < *Size) {
+        ssize_t n = read(fd, *Data + done, *Size - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         done += (size_t)n;
     }
-    if (!*Data || done != Size) {
+    close(fd);
+    if (!*Data || done != *Size) {
         snprintf(Why, WhyLen, "cannot read %s", Path);
         free(*Data);
         *Data = NULL;
@@ -95,16 +89,29 @@ static NTSTATUS CipReadImage(int Fd, const char *Path, size_t Size, uint8_t **Da
     return STATUS_SUCCESS;
 }
 
+/* Whether these bytes were checked before against the roots of TrustedDir
+   as they are now (cache.c); Digest and Roots as the lookup used them. */
+static bool CipInCache(const uint8_t *File, size_t Size, const char *TrustedDir,
+                       uint8_t Digest[CIP_DIGEST_SIZE], uint8_t Roots[CIP_DIGEST_SIZE],
+                       bool *ChainTrusted)
+{
+    CipDigestImage(File, Size, Digest);
+    CipRootsFingerprint(TrustedDir, Roots);
+    return CipCacheLookup(Digest, Roots, ChainTrusted);
+}
+
 bool CiImageInCache(const char *Path)
 {
-    char trusted[4096];
-    struct stat st;
-    bool settled, chainTrusted;
-    return stat(Path, &st) == 0 &&
-           CipCacheLookup(&st,
-                          CipRootsFingerprint(
-                              CiGetTrustedDir(trusted, sizeof(trusted)) ? trusted : NULL, &settled),
-                          &chainTrusted);
+    char trusted[4096], why[8];
+    uint8_t *file, digest[CIP_DIGEST_SIZE], roots[CIP_DIGEST_SIZE];
+    size_t size;
+    bool chainTrusted;
+    if (!NT_SUCCESS(CipReadImage(Path, &file, &size, why, sizeof(why))))
+        return false;
+    bool hit = CipInCache(file, size, CiGetTrustedDir(trusted, sizeof(trusted)) ? trusted : NULL,
+                          digest, roots, &chainTrusted);
+    free(file);
+    return hit;
 }
 
 static _Atomic unsigned CipVerifiedCount, CipCachedCount;
@@ -115,8 +122,11 @@ void CiCheckCounts(unsigned *Verified, unsigned *Cached)
     *Cached = CipCachedCount;
 }
 
-NTSTATUS CiCheckDriverImage(const char *Path, char *Why, size_t WhyLen, bool *TestMode)
+NTSTATUS CiCheckDriverImage(const char *Path, uint8_t **Image, size_t *ImageSize, char *Why,
+                            size_t WhyLen, bool *TestMode)
 {
+    if (Image)
+        *Image = NULL;
     CipSettingsError[0] = 0;
     bool testSigning = CipSettingOn(CI_SETTING_TESTSIGNING);
     if (TestMode)
@@ -134,33 +144,32 @@ NTSTATUS CiCheckDriverImage(const char *Path, char *Why, size_t WhyLen, bool *Te
         return STATUS_SUCCESS;
     }
 
-    struct stat st;
-    NTSTATUS status;
-    int fd = CipOpenImage(Path, &st, &status, Why, WhyLen);
-    if (fd < 0)
+    uint8_t *file, digest[CIP_DIGEST_SIZE], roots[CIP_DIGEST_SIZE];
+    size_t size;
+    NTSTATUS status = CipReadImage(Path, &file, &size, Why, WhyLen);
+    if (!NT_SUCCESS(status))
         return status;
     char trusted[4096];
     CI_POLICY policy = {.TestSigning = testSigning,
                         .TrustedDir = CiGetTrustedDir(trusted, sizeof(trusted)) ? trusted : NULL};
-    bool rootsSettled, chainTrusted;
-    uint64_t roots = CipRootsFingerprint(policy.TrustedDir, &rootsSettled);
-    if (CipCacheLookup(&st, roots, &chainTrusted) && (chainTrusted || testSigning)) {
-        close(fd);
+    bool chainTrusted;
+    if (CipInCache(file, size, policy.TrustedDir, digest, roots, &chainTrusted) &&
+        (chainTrusted || testSigning)) {
         CipCachedCount++;
-        return STATUS_SUCCESS;
+    } else {
+        CI_RESULT result = {0};
+        status = CiVerifyImage(file, size, &policy, &result, Why, WhyLen);
+        if (result.SignatureValid && result.CodeSigning && result.RootsChecked)
+            CipCacheStore(digest, result.RootsFingerprint, result.ChainTrusted);
+        if (NT_SUCCESS(status))
+            CipVerifiedCount++;
     }
-    uint8_t *file;
-    status = CipReadImage(fd, Path, (size_t)st.st_size, &file, Why, WhyLen);
-    close(fd);
-    if (!NT_SUCCESS(status))
-        return status;
-    CI_RESULT result = {0};
-    status = CiVerifyImage(file, (size_t)st.st_size, &policy, &result, Why, WhyLen);
-    free(file);
-    if (result.SignatureValid && result.CodeSigning)
-        CipCacheStore(&st, roots, rootsSettled, result.ChainTrusted);
-    if (NT_SUCCESS(status))
-        CipVerifiedCount++;
+    if (NT_SUCCESS(status) && Image) {
+        *Image = file; /* the loader maps these very bytes */
+        *ImageSize = size;
+    } else {
+        free(file);
+    }
     if (!NT_SUCCESS(status) && CipSettingsError[0] && Why && WhyLen) {
         size_t used = strlen(Why);
         snprintf(Why + used, WhyLen - used,

@@ -498,8 +498,7 @@ int KmCliRun(int argc, char **argv)
         unsigned verified, cached;
         CiCheckCounts(&verified, &cached);
         fprintf(stderr,
-                "signatures: %u checked, %u accepted from the cache of images checked before "
-                "(unchanged since)\n",
+                "signatures: %u checked, %u accepted from the cache of images checked before\n",
                 verified, cached);
         KmPrintPatchStats(stderr);
     }

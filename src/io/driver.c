@@ -73,7 +73,6 @@ bool IopMakeUnicodeString(PUNICODE_STRING Out, const char *Prefix, const char *N
     return true;
 }
 
-
 typedef struct IOP_CALL {
     KM_DRIVER *Driver;
     NTSTATUS Status;
@@ -134,12 +133,18 @@ NTSTATUS IoLoadDriver(const char *Path, const char *ServiceName, KM_DRIVER **Dri
     /* Code integrity first, as the memory manager checks an image's
        signature before it maps a driver. */
     bool test_mode;
-    status = CiCheckDriverImage(Path, Why, WhyLen, &test_mode);
+    uint8_t *image;
+    size_t imageSize = 0;
+    status = CiCheckDriverImage(Path, &image, &imageSize, Why, WhyLen, &test_mode);
     if (!NT_SUCCESS(status)) {
         free(drv);
         return status;
     }
-    status = LdrLoadDriverImage(Path, &drv->Image, Why, WhyLen);
+    /* The bytes the signature check read, not the file read again: it may
+       have changed in between. */
+    status = image ? LdrLoadDriverImageFromFile(Path, image, imageSize, &drv->Image, Why, WhyLen)
+                   : LdrLoadDriverImage(Path, &drv->Image, Why, WhyLen);
+    free(image);
     if (!NT_SUCCESS(status)) {
         free(drv);
         return status;

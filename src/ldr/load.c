@@ -251,10 +251,9 @@ fail:
     return st;
 }
 
-NTSTATUS LdrLoadDriverImage(const char *Path, LDR_IMAGE **Image, char *Why, size_t WhyLen)
+static NTSTATUS LdrpCheckLoadArguments(const char *Path, LDR_IMAGE **Image, char *Why,
+                                       size_t WhyLen)
 {
-    uint8_t *file = NULL;
-    size_t size = 0;
     if (Why && WhyLen)
         Why[0] = 0;
     if (!Image)
@@ -262,12 +261,32 @@ NTSTATUS LdrLoadDriverImage(const char *Path, LDR_IMAGE **Image, char *Why, size
     *Image = NULL;
     if (!Path || !*Path)
         return LdrpFail(STATUS_INVALID_PARAMETER, Why, WhyLen, "no driver path given");
-    NTSTATUS st = LdrpReadFile(Path, &file, &size, Why, WhyLen);
+    return STATUS_SUCCESS;
+}
+
+NTSTATUS LdrLoadDriverImage(const char *Path, LDR_IMAGE **Image, char *Why, size_t WhyLen)
+{
+    uint8_t *file = NULL;
+    size_t size = 0;
+    NTSTATUS st = LdrpCheckLoadArguments(Path, Image, Why, WhyLen);
+    if (NT_SUCCESS(st))
+        st = LdrpReadFile(Path, &file, &size, Why, WhyLen);
     if (!NT_SUCCESS(st))
         return st;
     st = LdrpBuildImage(Path, file, size, Image, Why, WhyLen);
     free(file);
     return st;
+}
+
+NTSTATUS LdrLoadDriverImageFromFile(const char *Path, const uint8_t *File, size_t Size,
+                                    LDR_IMAGE **Image, char *Why, size_t WhyLen)
+{
+    NTSTATUS st = LdrpCheckLoadArguments(Path, Image, Why, WhyLen);
+    if (NT_SUCCESS(st) && Size > LDR_MAX_FILE_SIZE)
+        st = LdrpFail(STATUS_INVALID_IMAGE_FORMAT, Why, WhyLen,
+                      "%s is %zu bytes, larger than any driver kmhost accepts (%u bytes)", Path,
+                      Size, LDR_MAX_FILE_SIZE);
+    return NT_SUCCESS(st) ? LdrpBuildImage(Path, File, Size, Image, Why, WhyLen) : st;
 }
 
 /* The record stays valid forever (registry.c); only the mapping goes. A

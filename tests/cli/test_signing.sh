@@ -84,15 +84,27 @@ expect 0 '^signed driver loaded$' run "$work/unsigned.sys"
 expect 0 '' bcdedit /deletevalue NOINTEGRITYCHECKS
 expect 1 'not signed' run "$work/unsigned.sys"
 
-# The cache of checked images (src/ci/cache.c): later runs accept an image
-# an earlier run checked only while the file, the trusted roots and the
-# policy would give the same verdict. Windows' rule that an image changed
-# after signing never loads holds whatever an earlier run saw.
-for f in c-test c-flip c-new; do cp "$work/test.sys" "$work/$f.sys"; done
+# The cache of checked images (src/ci/cache.c): a later run accepts the
+# very bytes an earlier run checked, against the same roots, and nothing
+# else; Windows' rule that an image changed after signing never loads holds
+# whatever an earlier run saw, and a refusal never comes from the cache.
+for f in c-test c-flip c-svc; do cp "$work/test.sys" "$work/$f.sys"; done
 cp "$work/leaf.sys" "$work/c-leaf.sys"
+# Other bytes, same signer: the driver built once more with -O1.
+x86_64-w64-mingw32-gcc -O1 -ffreestanding -fno-stack-protector -fno-builtin -mno-red-zone \
+    -I/usr/x86_64-w64-mingw32/include/ddk "$work/drv.c" -o "$work/unsigned-O1.sys" \
+    -nostdlib -nostartfiles -Wl,--subsystem,native -Wl,--entry,DriverEntry \
+    -Wl,--image-base,0x140000000 -lntoskrnl -lhal -lgcc || fail "cannot build at -O1"
+osslsigncode sign -certs "$work/certs/test-cert.pem" -key "$work/certs/test-key.pem" \
+    -in "$work/unsigned-O1.sys" -out "$work/c-new.sys" >/dev/null || fail "cannot sign at -O1"
+cmp -s "$work/c-new.sys" "$work/test.sys" && fail "the -O1 build is the same file"
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=kmhost Server Only" \
+    -addext "extendedKeyUsage=serverAuth" -keyout "$work/server-key.pem" \
+    -out "$work/server-cert.pem" 2>/dev/null || fail "cannot make the server certificate"
+osslsigncode sign -certs "$work/server-cert.pem" -key "$work/server-key.pem" \
+    -in "$work/unsigned.sys" -out "$work/c-server.sys" >/dev/null || fail "cannot sign with it"
 expect 0 'command completed successfully' certutil -addstore root "$work/certs/root-cert.pem"
 expect 0 '' bcdedit -set TESTSIGNING ON
-sleep 3 # past the settling time: a file or root changed just now is never cached
 loads() { # FILE CHECKED CACHED: FILE loads, its signature counted as given
     expect 0 "^signatures: $2 checked, $3 accepted from the cache" run --stats "$1"
     grep -q '^signed driver loaded$' <<<"$out" || fail "$1 did not load: $out"
@@ -101,27 +113,44 @@ loads "$work/c-test.sys" 1 0
 loads "$work/c-test.sys" 0 1
 loads "$work/c-leaf.sys" 1 0
 loads "$work/c-leaf.sys" 0 1
-loads "$work/c-flip.sys" 1 0
-# One byte changed in place, size and mtime kept: checked again, refused.
+# The same bytes under another name: from the cache. Then changed in place,
+# size and mtime kept: refused.
+loads "$work/c-flip.sys" 0 1
 touch -r "$work/c-flip.sys" "$work/c-flip.time"
 printf '\xcc' | dd of="$work/c-flip.sys" bs=1 seek=$((0x$text + 3)) conv=notrunc status=none
 touch -r "$work/c-flip.time" "$work/c-flip.sys"
 expect 1 'the file was changed after signing' run "$work/c-flip.sys"
-expect 1 'the file was changed after signing' run "$work/c-flip.sys"
-# Written just now: checked at every run until it settles.
+# Refused images are refused again at the next run, not taken from the
+# cache: a tampered image, and one whose certificate is not for code
+# signing (even under TESTSIGNING).
+expect 1 'the file was changed after signing' run "$work/flipped.sys"
+expect 1 'the file was changed after signing' run "$work/flipped.sys"
+expect 1 'not for code signing' run "$work/c-server.sys"
+expect 1 'not for code signing' run "$work/c-server.sys"
+# Loaded without a check (NOINTEGRITYCHECKS): nothing is remembered.
+expect 0 '' bcdedit -set NOINTEGRITYCHECKS ON
+expect 0 '^signed driver loaded$' run "$work/c-new.sys"
+expect 0 '' bcdedit /deletevalue NOINTEGRITYCHECKS
 loads "$work/c-new.sys" 1 0
-cp "$work/test.sys" "$work/c-new.sys"
-loads "$work/c-new.sys" 1 0
-loads "$work/c-new.sys" 1 0
+loads "$work/c-new.sys" 0 1
+# A service started by name takes its image from the cache as well.
+expect 0 'SUCCESS' sc create csvc binPath= "$work/c-svc.sys" type= kernel
+loads csvc 0 1
 # Accepted in test mode: not from the cache once TESTSIGNING is off.
 expect 0 '' bcdedit -set TESTSIGNING OFF
 expect 1 'does not chain to a trusted root' run "$work/c-test.sys"
 loads "$work/c-leaf.sys" 0 1
 # A damaged entry is no entry.
-for f in "$KMHOST_HOME"/ci-cache/*; do echo 'kmhost-ci 1 damaged' >"$f"; done
+for f in "$KMHOST_HOME"/ci-cache/*; do echo 'kmhost-ci damaged' >"$f"; done
 loads "$work/c-leaf.sys" 1 0
-# Its root removed, an image cached as chaining to it is refused.
+# Its root removed, an image cached as chaining to it is refused; likewise a
+# root whose file name starts with a dot.
 expect 0 'command completed successfully' certutil -delstore root "$thumb"
+expect 1 'does not chain to a trusted root' run "$work/c-leaf.sys"
+cp "$work/certs/root-cert.pem" "$KMHOST_HOME/trusted/.hidden-root.pem"
+loads "$work/c-leaf.sys" 1 0
+loads "$work/c-leaf.sys" 0 1
+rm "$KMHOST_HOME/trusted/.hidden-root.pem"
 expect 1 'does not chain to a trusted root' run "$work/c-leaf.sys"
 
 km_done

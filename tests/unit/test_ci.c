@@ -426,35 +426,35 @@ static void test_check_driver_image(void)
     CmSetHome(home);
 
     snprintf(path, sizeof(path), "%s/unsigned.sys", work);
-    NTSTATUS st = CiCheckDriverImage(path, why, sizeof(why), &testMode);
+    NTSTATUS st = CiCheckDriverImage(path, NULL, NULL, why, sizeof(why), &testMode);
     REFUSED(st, "not signed");
     CHECK(!testMode, "test mode without TESTSIGNING");
 
     snprintf(path, sizeof(path), "%s/test.sys", work);
-    REFUSED(CiCheckDriverImage(path, why, sizeof(why), &testMode), "trusted root");
+    REFUSED(CiCheckDriverImage(path, NULL, NULL, why, sizeof(why), &testMode), "trusted root");
     CHECK(NT_SUCCESS(CmSetBootSetting(CI_SETTING_TESTSIGNING, "Yes")), "set testsigning");
-    st = CiCheckDriverImage(path, why, sizeof(why), &testMode);
+    st = CiCheckDriverImage(path, NULL, NULL, why, sizeof(why), &testMode);
     CHECK(st == STATUS_SUCCESS && testMode, "TESTSIGNING Yes: 0x%08x %s", (unsigned)st, why);
     CHECK(NT_SUCCESS(CmSetBootSetting(CI_SETTING_TESTSIGNING, "No")), "clear testsigning");
-    REFUSED(CiCheckDriverImage(path, why, sizeof(why), &testMode), "trusted root");
+    REFUSED(CiCheckDriverImage(path, NULL, NULL, why, sizeof(why), &testMode), "trusted root");
 
     snprintf(path, sizeof(path), "%s/leaf.sys", work);
-    REFUSED(CiCheckDriverImage(path, why, sizeof(why), &testMode), "trusted root");
+    REFUSED(CiCheckDriverImage(path, NULL, NULL, why, sizeof(why), &testMode), "trusted root");
     CHECK(run("mkdir -p '%s/trusted' && cp '%s/certs/root-cert.pem' '%s/trusted/'", home, work,
               home) == 0,
           "copy root");
-    st = CiCheckDriverImage(path, why, sizeof(why), &testMode);
+    st = CiCheckDriverImage(path, NULL, NULL, why, sizeof(why), &testMode);
     CHECK(st == STATUS_SUCCESS, "root in home/trusted: 0x%08x %s", (unsigned)st, why);
 
     snprintf(path, sizeof(path), "%s/unsigned.sys", work);
     CHECK(NT_SUCCESS(CmSetBootSetting(CI_SETTING_NOINTEGRITYCHECKS, "Yes")), "set nointegrity");
-    st = CiCheckDriverImage(path, why, sizeof(why), &testMode);
+    st = CiCheckDriverImage(path, NULL, NULL, why, sizeof(why), &testMode);
     CHECK(st == STATUS_SUCCESS, "NOINTEGRITYCHECKS Yes: 0x%08x %s", (unsigned)st, why);
     CHECK(NT_SUCCESS(CmSetBootSetting(CI_SETTING_NOINTEGRITYCHECKS, NULL)), "delete");
-    REFUSED(CiCheckDriverImage(path, why, sizeof(why), &testMode), "not signed");
+    REFUSED(CiCheckDriverImage(path, NULL, NULL, why, sizeof(why), &testMode), "not signed");
 
     snprintf(path, sizeof(path), "%s/missing.sys", work);
-    st = CiCheckDriverImage(path, why, sizeof(why), &testMode);
+    st = CiCheckDriverImage(path, NULL, NULL, why, sizeof(why), &testMode);
     CHECK(st == STATUS_OBJECT_NAME_NOT_FOUND, "missing file: 0x%08x", (unsigned)st);
 }
 
