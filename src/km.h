@@ -76,9 +76,9 @@ typedef struct LDR_IMAGE {
    (for missing imports: every missing import, in one message) into Why. */
 NTSTATUS LdrLoadDriverImage(const char *Path, LDR_IMAGE **Image, char *Why, size_t WhyLen);
 /* The same from the file's bytes already read (File[0..Size), the bytes the
-   signature check checked); Path names the image. */
-NTSTATUS LdrLoadDriverImageFromFile(const char *Path, const uint8_t *File, size_t Size,
-                                    LDR_IMAGE **Image, char *Why, size_t WhyLen);
+   signature check checked); Path only names the image. */
+NTSTATUS LdrLoadDriverImageFromBytes(const char *Path, const uint8_t *File, size_t Size,
+                                     LDR_IMAGE **Image, char *Why, size_t WhyLen);
 void LdrUnloadDriverImage(LDR_IMAGE *Image);
 /* The loaded image that contains Address, or NULL. Safe from a signal handler. */
 LDR_IMAGE *LdrFindImageByAddress(const void *Address);

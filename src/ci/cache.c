@@ -3,12 +3,13 @@
  * once is not checked again while the same bytes are checked against the
  * same trusted roots, as Windows' code integrity keeps the signing level it
  * validated with the file. Checking a signature costs OpenSSL's set-up and a
- * parse of the certificates, about 1.3 ms of every kmhost run; a hit costs a
- * SHA-256 of the file (20-30 us for a driver of 40 KiB) and a few small
- * reads.
+ * parse of the certificates, about 1.5 ms of every kmhost run (more with the
+ * warm-up thread it needs beside the start, which a hit also saves: run.c);
+ * a hit costs a SHA-256 of the file (20-30 us for a driver of 40 KiB), a
+ * read and a SHA-256 of the root files, and the read of the entry.
  *
  * One entry per image, KMHOST_HOME/ci-cache/<SHA-256 of the file>, a line:
- *     kmhost-ci <version> <OpenSSL version> <roots fingerprint> <trusted>
+ *     kmhost-ci <version> <build ID> <OpenSSL version> <roots fingerprint> <trusted>
  *
  * Invariants:
  *  - An entry names the exact bytes checked (the SHA-256 of the whole file)
@@ -28,20 +29,26 @@
  *    actually checked against. Adding, removing or changing a root makes
  *    every entry miss. The chain check ignores certificate validity periods
  *    (X509_V_FLAG_NO_CHECK_TIME), so time does not age an entry.
- *  - <version> and the OpenSSL version make entries of another verifier
- *    miss: bump CIP_CACHE_VERSION when what CiVerifyImage accepts changes.
- *  - Entries are written to a temporary file and renamed over the old one:
- *    kmhost processes running at once read whole entries or none.
+ *  - <version>, the build ID of the kmhost executable and the OpenSSL
+ *    version make entries of any other verifier miss: a rebuilt kmhost
+ *    checks every image once more. CIP_CACHE_VERSION changes with the
+ *    entry's format.
+ *  - Entries are written to a temporary file (mkostemp) and renamed over
+ *    the old one: kmhost processes running at once read whole entries or
+ *    none, and an entry is the whole line or no match.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_*: see CipDigestImage */
 #include "ci/cip.h"
 #include "cm/cm.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +58,9 @@
 
 #define CIP_CACHE_DIR "ci-cache"
 #define CIP_CACHE_VERSION 2
-/* A root file larger than this is not a certificate folder's. */
-#define CIP_MAX_ROOT_FILE (1u << 20)
+/* A root file larger than this is ignored (a bundle of every root of a
+   browser's store is a few hundred KiB). */
+#define CIP_MAX_ROOT_FILE (8u << 20)
 
 /* SHA-256 through OpenSSL's low-level routines (deprecated in 3.0, kept for
    this): EVP_Digest and the one-shot SHA256() fetch the digest from a
@@ -82,29 +90,39 @@ static int CipCompareRoots(const void *A, const void *B)
     return strcmp(((const CIP_ROOT_FILE *)A)->Name, ((const CIP_ROOT_FILE *)B)->Name);
 }
 
-/* Reads the regular file Name of Dir (at most CIP_MAX_ROOT_FILE bytes). */
+size_t CipReadAll(int Fd, uint8_t *Buf, size_t Size)
+{
+    size_t done = 0;
+    while (done < Size) {
+        ssize_t n = read(Fd, Buf + done, Size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    return done;
+}
+
+/* Reads the regular file Name of Dir (at most CIP_MAX_ROOT_FILE bytes);
+   false, with *Out empty, for anything else or an error. */
 static bool CipReadRootFile(DIR *Dir, const char *Name, CIP_ROOT_FILE *Out)
 {
+    *Out = (CIP_ROOT_FILE){0};
     int fd = openat(dirfd(Dir), Name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
-    bool ok = false;
     if (fd < 0)
         return false;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= CIP_MAX_ROOT_FILE &&
-        (Out->Name = strdup(Name)) && (Out->Data = malloc(st.st_size ? (size_t)st.st_size : 1))) {
-        size_t done = 0;
-        for (ssize_t n; done < (size_t)st.st_size; done += (size_t)n)
-            if ((n = read(fd, Out->Data + done, (size_t)st.st_size - done)) <= 0)
-                break;
-        Out->Size = done;
-        ok = true;
-    }
+        (Out->Name = strdup(Name)) && (Out->Data = malloc(st.st_size ? (size_t)st.st_size : 1)))
+        Out->Size = CipReadAll(fd, Out->Data, (size_t)st.st_size);
     close(fd);
-    if (!ok) {
+    if (!Out->Data) {
         free(Out->Name);
-        free(Out->Data);
+        *Out = (CIP_ROOT_FILE){0};
+        return false;
     }
-    return ok;
+    return true;
 }
 
 size_t CipReadRoots(const char *Dir, CIP_ROOT_FILE **Files, uint8_t Fingerprint[CIP_DIGEST_SIZE])
@@ -175,31 +193,66 @@ static bool CipEntryPath(const uint8_t Image[CIP_DIGEST_SIZE], char *Buf, size_t
     return n > 0 && (size_t)n < Len;
 }
 
+/* The build ID of the kmhost executable (its GNU build-id note), in hex:
+   any other build of the verifier, or of anything else in kmhost, makes
+   every entry miss. "none" when the executable has no such note. */
+static char CipBuildIdText[2 * 64 + 1] = "none";
+static pthread_once_t CipBuildIdOnce = PTHREAD_ONCE_INIT;
+
+static int CipFindBuildId(struct dl_phdr_info *Info, size_t InfoSize, void *Data)
+{
+    (void)InfoSize;
+    (void)Data;
+    for (int i = 0; i < Info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &Info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const uint8_t *p = (const uint8_t *)(Info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *note = (const ElfW(Nhdr) *)p;
+            const uint8_t *desc = p + sizeof(*note) + ((note->n_namesz + 3) & ~3u);
+            if (desc + note->n_descsz > end)
+                break;
+            if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
+                memcmp(p + sizeof(*note), "GNU", 4) == 0 && note->n_descsz > 0 &&
+                note->n_descsz <= 64) {
+                CipHex(desc, note->n_descsz, CipBuildIdText);
+                return 1;
+            }
+            p = desc + ((note->n_descsz + 3) & ~3u);
+        }
+    }
+    return 1; /* the first object is the executable: stop there */
+}
+
+static void CipReadBuildId(void)
+{
+    dl_iterate_phdr(CipFindBuildId, NULL);
+}
+
 static int CipFormatEntry(char *Buf, size_t Len, const uint8_t Roots[CIP_DIGEST_SIZE], bool Trusted)
 {
     char hex[2 * CIP_DIGEST_SIZE + 1];
     CipHex(Roots, CIP_DIGEST_SIZE, hex);
-    return snprintf(Buf, Len, "kmhost-ci %d %lx %s %d\n", CIP_CACHE_VERSION,
+    pthread_once(&CipBuildIdOnce, CipReadBuildId);
+    return snprintf(Buf, Len, "kmhost-ci %d %s %lx %s %d\n", CIP_CACHE_VERSION, CipBuildIdText,
                     (unsigned long)OpenSSL_version_num(), hex, Trusted ? 1 : 0);
 }
 
 bool CipCacheLookup(const uint8_t Image[CIP_DIGEST_SIZE], const uint8_t Roots[CIP_DIGEST_SIZE],
                     bool *ChainTrusted)
 {
-    char path[4200], have[200], want[200];
+    char path[4200], have[400], want[400];
     if (!CipEntryPath(Image, path, sizeof(path), false))
         return false;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return false;
-    ssize_t n = read(fd, have, sizeof(have) - 1);
+    ssize_t n = read(fd, have, sizeof(have));
     close(fd);
-    if (n <= 0)
-        return false;
-    have[n] = 0;
-    for (int trusted = 0; trusted <= 1; trusted++) {
-        CipFormatEntry(want, sizeof(want), Roots, trusted);
-        if (strcmp(have, want) == 0) {
+    for (int trusted = 0; trusted <= 1 && n > 0; trusted++) {
+        int len = CipFormatEntry(want, sizeof(want), Roots, trusted);
+        if (n == len && memcmp(have, want, (size_t)len) == 0) {
             *ChainTrusted = trusted;
             return true;
         }
@@ -210,14 +263,14 @@ bool CipCacheLookup(const uint8_t Image[CIP_DIGEST_SIZE], const uint8_t Roots[CI
 void CipCacheStore(const uint8_t Image[CIP_DIGEST_SIZE], const uint8_t Roots[CIP_DIGEST_SIZE],
                    bool ChainTrusted)
 {
-    char dir[4200], path[4200], temp[4300], line[200];
+    char dir[4200], path[4200], temp[4300], line[400];
     if (!CipEntryPath(Image, dir, sizeof(dir), true) ||
         !CipEntryPath(Image, path, sizeof(path), false))
         return;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return; /* a read-only home: every run checks the signature */
-    snprintf(temp, sizeof(temp), "%s.%d", path, (int)getpid());
-    int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    snprintf(temp, sizeof(temp), "%s.XXXXXX", path);
+    int fd = mkostemp(temp, O_CLOEXEC);
     if (fd < 0)
         return;
     int len = CipFormatEntry(line, sizeof(line), Roots, ChainTrusted);

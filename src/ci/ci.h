@@ -79,8 +79,8 @@ size_t CiComputeImageHash(const uint8_t *File, size_t Size, const char *Algorith
    the status of reading the file. An image checked by an earlier run is
    taken from the cache of checked images (cache.c): the same bytes against
    the same roots. On success *Image (when Image is not NULL) holds the
-   bytes that were checked, *ImageSize of them, for the loader to map (the
-   caller frees them), or NULL when nothing was read (NOINTEGRITYCHECKS). */
+   bytes that were checked (under NOINTEGRITYCHECKS, read), *ImageSize of
+   them, for the loader to map; the caller frees them. */
 NTSTATUS CiCheckDriverImage(const char *Path, uint8_t **Image, size_t *ImageSize, char *Why,
                             size_t WhyLen, bool *TestMode);
 

@@ -58,9 +58,13 @@ typedef struct CIP_ROOT_FILE {
     size_t Size;
 } CIP_ROOT_FILE;
 bool CipIsRootFile(const char *Name);
+/* Reads up to Size bytes of Fd (retrying interrupted reads); the count. */
+size_t CipReadAll(int Fd, uint8_t *Buf, size_t Size);
 /* Reads every root file of Dir (none when Dir is NULL or missing) into
    *Files, in name order, and fingerprints them (names and contents);
-   returns their number. Free with CipFreeRoots. */
+   returns their number. A name of a root file that is not a regular file,
+   cannot be read or is larger than 8 MiB is skipped, by the chain check
+   and the fingerprint alike. Free with CipFreeRoots. */
 size_t CipReadRoots(const char *Dir, CIP_ROOT_FILE **Files, uint8_t Fingerprint[CIP_DIGEST_SIZE]);
 void CipFreeRoots(CIP_ROOT_FILE *Files, size_t Count);
 void CipRootsFingerprint(const char *Dir, uint8_t Fingerprint[CIP_DIGEST_SIZE]);

@@ -70,15 +70,7 @@ static NTSTATUS CipReadImage(const char *Path, uint8_t **Data, size_t *Size, cha
     }
     *Size = (size_t)st.st_size;
     *Data = malloc(*Size ? *Size : 1);
-    size_t done = 0;
-    while (*Data && done < *Size) {
-        ssize_t n = read(fd, *Data + done, *Size - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        done += (size_t)n;
-    }
+    size_t done = *Data ? CipReadAll(fd, *Data, *Size) : 0;
     close(fd);
     if (!*Data || done != *Size) {
         snprintf(Why, WhyLen, "cannot read %s", Path);
@@ -135,20 +127,19 @@ NTSTATUS CiCheckDriverImage(const char *Path, uint8_t **Image, size_t *ImageSize
         Why[0] = 0;
     if (testSigning)
         fprintf(stderr, "kmhost: test mode (TESTSIGNING ON)\n");
+    uint8_t *file, digest[CIP_DIGEST_SIZE], roots[CIP_DIGEST_SIZE];
+    size_t size;
+    NTSTATUS status = CipReadImage(Path, &file, &size, Why, WhyLen);
+    if (!NT_SUCCESS(status))
+        return status;
     if (CipSettingOn(CI_SETTING_NOINTEGRITYCHECKS)) {
         fprintf(stderr,
                 "kmhost: WARNING: driver signature enforcement is disabled "
                 "(NOINTEGRITYCHECKS ON); %s is loaded without checking its signature. "
                 "For development only: kmhost bcdedit -set NOINTEGRITYCHECKS OFF\n",
                 Path);
-        return STATUS_SUCCESS;
+        goto out;
     }
-
-    uint8_t *file, digest[CIP_DIGEST_SIZE], roots[CIP_DIGEST_SIZE];
-    size_t size;
-    NTSTATUS status = CipReadImage(Path, &file, &size, Why, WhyLen);
-    if (!NT_SUCCESS(status))
-        return status;
     char trusted[4096];
     CI_POLICY policy = {.TestSigning = testSigning,
                         .TrustedDir = CiGetTrustedDir(trusted, sizeof(trusted)) ? trusted : NULL};
@@ -164,6 +155,7 @@ NTSTATUS CiCheckDriverImage(const char *Path, uint8_t **Image, size_t *ImageSize
         if (NT_SUCCESS(status))
             CipVerifiedCount++;
     }
+out:
     if (NT_SUCCESS(status) && Image) {
         *Image = file; /* the loader maps these very bytes */
         *ImageSize = size;

@@ -142,8 +142,7 @@ NTSTATUS IoLoadDriver(const char *Path, const char *ServiceName, KM_DRIVER **Dri
     }
     /* The bytes the signature check read, not the file read again: it may
        have changed in between. */
-    status = image ? LdrLoadDriverImageFromFile(Path, image, imageSize, &drv->Image, Why, WhyLen)
-                   : LdrLoadDriverImage(Path, &drv->Image, Why, WhyLen);
+    status = LdrLoadDriverImageFromBytes(Path, image, imageSize, &drv->Image, Why, WhyLen);
     free(image);
     if (!NT_SUCCESS(status)) {
         free(drv);

@@ -278,10 +278,12 @@ NTSTATUS LdrLoadDriverImage(const char *Path, LDR_IMAGE **Image, char *Why, size
     return st;
 }
 
-NTSTATUS LdrLoadDriverImageFromFile(const char *Path, const uint8_t *File, size_t Size,
-                                    LDR_IMAGE **Image, char *Why, size_t WhyLen)
+NTSTATUS LdrLoadDriverImageFromBytes(const char *Path, const uint8_t *File, size_t Size,
+                                     LDR_IMAGE **Image, char *Why, size_t WhyLen)
 {
     NTSTATUS st = LdrpCheckLoadArguments(Path, Image, Why, WhyLen);
+    if (NT_SUCCESS(st) && !File)
+        st = LdrpFail(STATUS_INVALID_PARAMETER, Why, WhyLen, "no image bytes given");
     if (NT_SUCCESS(st) && Size > LDR_MAX_FILE_SIZE)
         st = LdrpFail(STATUS_INVALID_IMAGE_FORMAT, Why, WhyLen,
                       "%s is %zu bytes, larger than any driver kmhost accepts (%u bytes)", Path,

@@ -143,6 +143,22 @@ loads "$work/c-leaf.sys" 0 1
 # A damaged entry is no entry.
 for f in "$KMHOST_HOME"/ci-cache/*; do echo 'kmhost-ci damaged' >"$f"; done
 loads "$work/c-leaf.sys" 1 0
+# Other things in the roots folder (a folder named like a root, a file too
+# large to be one) are skipped, and drivers load as before.
+mkdir "$KMHOST_HOME/trusted/backup.pem"
+head -c $((9 << 20)) /dev/zero >"$KMHOST_HOME/trusted/huge.crt"
+loads "$work/c-leaf.sys" 0 1
+rmdir "$KMHOST_HOME/trusted/backup.pem"
+rm "$KMHOST_HOME/trusted/huge.crt"
+# The root file rewritten with another certificate under the same name: the
+# image cached as chaining to the old one is refused.
+rootfile=$(find "$KMHOST_HOME/trusted" -iname "$thumb.pem")
+[ -f "$rootfile" ] || fail "no $thumb.pem in the roots folder"
+cp "$rootfile" "$work/root-saved.pem"
+cp "$work/certs/test-cert.pem" "$rootfile"
+expect 1 'does not chain to a trusted root' run "$work/c-leaf.sys"
+cp "$work/root-saved.pem" "$rootfile"
+loads "$work/c-leaf.sys" 1 0
 # Its root removed, an image cached as chaining to it is refused; likewise a
 # root whose file name starts with a dot.
 expect 0 'command completed successfully' certutil -delstore root "$thumb"

@@ -11,9 +11,12 @@
  * STATUS_INVALID_IMAGE_HASH; CheckSum is outside the hash; a test-signed
  * image loads only under test signing; an image signed by a certificate
  * issued by a trusted root loads; malformed certificate tables are refused,
- * never crash.
+ * never crash. The roots are the *.pem, *.crt and *.cer files of the
+ * folder; the fingerprint a verdict records (for the cache of checked
+ * images) is the one of the roots it was checked against.
  */
 #include "ci/ci.h"
+#include "ci/cip.h"
 #include "cm/cm.h"
 
 #include <stdarg.h>
@@ -458,9 +461,61 @@ static void test_check_driver_image(void)
     CHECK(st == STATUS_OBJECT_NAME_NOT_FOUND, "missing file: 0x%08x", (unsigned)st);
 }
 
+/* The roots folder's reader, shared by the chain check and the cache: the
+   root files in name order (dot names included), anything else skipped
+   without harm; the fingerprint follows names and contents, and is the one
+   a verdict records. */
+static void test_roots(void)
+{
+    char dir[8192];
+    snprintf(dir, sizeof(dir), "%s/roots", work);
+    CHECK(run("mkdir -p '%s/sub.pem' && printf b >'%s/b.pem' && printf a >'%s/A.CRT' && "
+              "printf h >'%s/.h.cer' && printf x >'%s/x.txt' && mkfifo '%s/fifo.cer' && "
+              "head -c 9437184 /dev/zero >'%s/huge.pem'",
+              dir, dir, dir, dir, dir, dir, dir) == 0,
+          "make the roots folder");
+    CIP_ROOT_FILE *files;
+    uint8_t fp[CIP_DIGEST_SIZE], again[CIP_DIGEST_SIZE], empty[CIP_DIGEST_SIZE],
+        missing[CIP_DIGEST_SIZE];
+    size_t n = CipReadRoots(dir, &files, fp);
+    CHECK(n == 3, "%zu root files, want 3", n);
+    const char *names[] = {".h.cer", "A.CRT", "b.pem"}, *data = "hab";
+    for (size_t i = 0; i < n && i < 3; i++)
+        CHECK(!strcmp(files[i].Name, names[i]) && files[i].Size == 1 && files[i].Data[0] == data[i],
+              "root %zu: %s", i, files[i].Name);
+    CipFreeRoots(files, n);
+
+    CipRootsFingerprint(dir, again);
+    CHECK(!memcmp(fp, again, sizeof(fp)), "the same folder, another fingerprint");
+    run("printf c >'%s/b.pem'", dir);
+    CipRootsFingerprint(dir, again);
+    CHECK(memcmp(fp, again, sizeof(fp)), "a root's content changed, the same fingerprint");
+    run("printf b >'%s/b.pem' && mv '%s/b.pem' '%s/c.pem'", dir, dir, dir);
+    CipRootsFingerprint(dir, again);
+    CHECK(memcmp(fp, again, sizeof(fp)), "a root renamed, the same fingerprint");
+
+    run("mkdir -p '%s/empty'", work);
+    snprintf(dir, sizeof(dir), "%s/empty", work);
+    CipRootsFingerprint(dir, empty);
+    snprintf(dir, sizeof(dir), "%s/no-such-folder", work);
+    CipRootsFingerprint(dir, missing);
+    CHECK(!memcmp(empty, missing, sizeof(empty)), "no roots: one fingerprint");
+
+    /* The verdict's fingerprint is that of the roots it used. */
+    BLOB leaf = load("leaf.sys");
+    NTSTATUS st = verify(leaf, false, true);
+    snprintf(dir, sizeof(dir), "%s/trusted", work);
+    CipRootsFingerprint(dir, fp);
+    CHECK(st == STATUS_SUCCESS && res.ChainTrusted && res.RootsChecked &&
+              !memcmp(res.RootsFingerprint, fp, sizeof(fp)),
+          "leaf: 0x%08x trusted %d checked %d", (unsigned)st, res.ChainTrusted, res.RootsChecked);
+    free(leaf.Data);
+}
+
 int main(void)
 {
     setup();
+    test_roots();
     test_policy_matrix();
     test_tampering();
     test_bad_tables();
