@@ -333,7 +333,9 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
     return exit_status;
 }
 
-static void KmBlockStopSignals(bool WarmUp)
+/* Blocks the stop signals in every thread and starts the thread that takes
+   them (KmStopWatcher), which first warms up OpenSSL when WarmUp. */
+static void KmStartWatcher(bool WarmUp)
 {
     KmWarmUpWanted = WarmUp;
     static const int stops[] = {SIGINT, SIGTERM};
@@ -379,7 +381,7 @@ int KmServiceStart(const char *Name, double ForSeconds)
     int rc = KmResolveService(Name, &item);
     if (rc != KM_EXIT_OK)
         return rc;
-    KmBlockStopSignals(!CiImageInCache(item.Path));
+    KmStartWatcher(!CiImageInCache(item.Path));
     atomic_store(&VfpFlags, VF_DEFAULT); /* verifier */
     return KmHostDrivers(&item, 1, ForSeconds > 0 ? ForSeconds : -1);
 }
@@ -476,7 +478,7 @@ int KmCliRun(int argc, char **argv)
         }
     }
     if (!target) {
-        KmBlockStopSignals(true);
+        KmStartWatcher(true);
         rc = KmRunBoot(seconds);
     } else {
         /* The driver file first: the signature check of one an earlier run
@@ -490,7 +492,7 @@ int KmCliRun(int argc, char **argv)
         else
             rc = KmResolveService(target, &item);
         if (rc == KM_EXIT_OK) {
-            KmBlockStopSignals(!CiImageInCache(item.Path));
+            KmStartWatcher(!CiImageInCache(item.Path));
             rc = KmHostDrivers(&item, 1, seconds);
         }
     }
