@@ -8,8 +8,9 @@
  * a hit costs a SHA-256 of the file (20-30 us for a driver of 40 KiB), a
  * read and a SHA-256 of the root files, and the read of the entry.
  *
- * One entry per image, KMHOST_HOME/ci-cache/<SHA-256 of the file>, a line:
- *     kmhost-ci <version> <build ID> <OpenSSL version> <roots fingerprint> <trusted>
+ * One entry per image, KMHOST_HOME/ci-cache/<build ID>/<SHA-256 of the
+ * file>, a line:
+ *     kmhost-ci <version> <OpenSSL version> <roots fingerprint> <trusted>
  *
  * Invariants:
  *  - An entry names the exact bytes checked (the SHA-256 of the whole file)
@@ -29,10 +30,11 @@
  *    actually checked against. Adding, removing or changing a root makes
  *    every entry miss. The chain check ignores certificate validity periods
  *    (X509_V_FLAG_NO_CHECK_TIME), so time does not age an entry.
- *  - <version>, the build ID of the kmhost executable and the OpenSSL
- *    version make entries of any other verifier miss: a rebuilt kmhost
- *    checks every image once more. CIP_CACHE_VERSION changes with the
- *    entry's format.
+ *  - The build ID of the kmhost executable (the folder), <version> and the
+ *    OpenSSL version make entries of any other verifier miss: a rebuilt
+ *    kmhost checks every image once more, and its first entry removes what
+ *    other builds left (CipPruneOtherBuilds). CIP_CACHE_VERSION changes with
+ *    the entry's format.
  *  - Entries are written to a temporary file (mkostemp) and renamed over
  *    the old one: kmhost processes running at once read whole entries or
  *    none, and an entry is the whole line or no match.
@@ -181,18 +183,6 @@ static void CipHex(const uint8_t *Bytes, size_t Len, char *Out)
         snprintf(Out + 2 * i, 3, "%02x", Bytes[i]);
 }
 
-static bool CipEntryPath(const uint8_t Image[CIP_DIGEST_SIZE], char *Buf, size_t Len, bool Folder)
-{
-    const char *home = CmGetHome();
-    char hex[2 * CIP_DIGEST_SIZE + 1];
-    if (!home || !*home)
-        return false;
-    CipHex(Image, CIP_DIGEST_SIZE, hex);
-    int n = Folder ? snprintf(Buf, Len, "%s/%s", home, CIP_CACHE_DIR)
-                   : snprintf(Buf, Len, "%s/%s/%s", home, CIP_CACHE_DIR, hex);
-    return n > 0 && (size_t)n < Len;
-}
-
 /* The build ID of the kmhost executable (its GNU build-id note), in hex:
    any other build of the verifier, or of anything else in kmhost, makes
    every entry miss. "none" when the executable has no such note. */
@@ -230,12 +220,59 @@ static void CipReadBuildId(void)
     dl_iterate_phdr(CipFindBuildId, NULL);
 }
 
+/* KMHOST_HOME/ci-cache (Part 0), its folder for this build (1) or the entry
+   of Image in it (2). */
+static bool CipEntryPath(const uint8_t Image[CIP_DIGEST_SIZE], char *Buf, size_t Len, int Part)
+{
+    const char *home = CmGetHome();
+    char hex[2 * CIP_DIGEST_SIZE + 1];
+    if (!home || !*home)
+        return false;
+    pthread_once(&CipBuildIdOnce, CipReadBuildId);
+    CipHex(Image, CIP_DIGEST_SIZE, hex);
+    int n = Part == 0 ? snprintf(Buf, Len, "%s/%s", home, CIP_CACHE_DIR)
+            : Part == 1
+                ? snprintf(Buf, Len, "%s/%s/%s", home, CIP_CACHE_DIR, CipBuildIdText)
+                : snprintf(Buf, Len, "%s/%s/%s/%s", home, CIP_CACHE_DIR, CipBuildIdText, hex);
+    return n > 0 && (size_t)n < Len;
+}
+
+/* Removes what other builds of kmhost (and older formats) left in the
+   cache folder Dir: every entry but this build's folder, and a folder's
+   files with it. */
+static void CipPruneOtherBuilds(const char *Dir)
+{
+    DIR *dir = opendir(Dir);
+    for (struct dirent *e; dir && (e = readdir(dir));) {
+        struct stat st;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+            !strcmp(e->d_name, CipBuildIdText) ||
+            fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        if (!S_ISDIR(st.st_mode)) {
+            unlinkat(dirfd(dir), e->d_name, 0);
+            continue;
+        }
+        int fd = openat(dirfd(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *old = fd >= 0 ? fdopendir(fd) : NULL;
+        for (struct dirent *f; old && (f = readdir(old));)
+            if (strcmp(f->d_name, ".") && strcmp(f->d_name, ".."))
+                unlinkat(dirfd(old), f->d_name, 0);
+        if (old)
+            closedir(old);
+        else if (fd >= 0)
+            close(fd);
+        unlinkat(dirfd(dir), e->d_name, AT_REMOVEDIR);
+    }
+    if (dir)
+        closedir(dir);
+}
+
 static int CipFormatEntry(char *Buf, size_t Len, const uint8_t Roots[CIP_DIGEST_SIZE], bool Trusted)
 {
     char hex[2 * CIP_DIGEST_SIZE + 1];
     CipHex(Roots, CIP_DIGEST_SIZE, hex);
-    pthread_once(&CipBuildIdOnce, CipReadBuildId);
-    return snprintf(Buf, Len, "kmhost-ci %d %s %lx %s %d\n", CIP_CACHE_VERSION, CipBuildIdText,
+    return snprintf(Buf, Len, "kmhost-ci %d %lx %s %d\n", CIP_CACHE_VERSION,
                     (unsigned long)OpenSSL_version_num(), hex, Trusted ? 1 : 0);
 }
 
@@ -243,7 +280,7 @@ bool CipCacheLookup(const uint8_t Image[CIP_DIGEST_SIZE], const uint8_t Roots[CI
                     bool *ChainTrusted)
 {
     char path[4200], have[400], want[400];
-    if (!CipEntryPath(Image, path, sizeof(path), false))
+    if (!CipEntryPath(Image, path, sizeof(path), 2))
         return false;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
@@ -263,12 +300,16 @@ bool CipCacheLookup(const uint8_t Image[CIP_DIGEST_SIZE], const uint8_t Roots[CI
 void CipCacheStore(const uint8_t Image[CIP_DIGEST_SIZE], const uint8_t Roots[CIP_DIGEST_SIZE],
                    bool ChainTrusted)
 {
-    char dir[4200], path[4200], temp[4300], line[400];
-    if (!CipEntryPath(Image, dir, sizeof(dir), true) ||
-        !CipEntryPath(Image, path, sizeof(path), false))
+    char top[4200], dir[4200], path[4200], temp[4300], line[400];
+    if (!CipEntryPath(Image, top, sizeof(top), 0) || !CipEntryPath(Image, dir, sizeof(dir), 1) ||
+        !CipEntryPath(Image, path, sizeof(path), 2))
         return;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    if (mkdir(top, 0700) != 0 && errno != EEXIST)
         return; /* a read-only home: every run checks the signature */
+    if (mkdir(dir, 0700) == 0)
+        CipPruneOtherBuilds(top); /* the first entry of this build */
+    else if (errno != EEXIST)
+        return;
     snprintf(temp, sizeof(temp), "%s.XXXXXX", path);
     int fd = mkostemp(temp, O_CLOEXEC);
     if (fd < 0)

@@ -131,6 +131,17 @@ expect 1 'not for code signing' run "$work/c-server.sys"
 expect 0 '' bcdedit -set NOINTEGRITYCHECKS ON
 expect 0 '^signed driver loaded$' run "$work/c-new.sys"
 expect 0 '' bcdedit /deletevalue NOINTEGRITYCHECKS
+# What another build of kmhost left is removed with the first entry of this
+# one; this build's entries stay.
+builds=("$KMHOST_HOME"/ci-cache/*/)
+[ ${#builds[@]} = 1 ] && [ -d "${builds[0]}" ] || fail "not one build folder: ${builds[*]}"
+mv "${builds[0]}" "$KMHOST_HOME/ci-cache/0123456789abcdef"
+echo stale >"$KMHOST_HOME/ci-cache/stale-entry"
+loads "$work/c-test.sys" 1 0
+[ -e "$KMHOST_HOME/ci-cache/0123456789abcdef" ] && fail "another build's entries were kept"
+[ -e "$KMHOST_HOME/ci-cache/stale-entry" ] && fail "a stale entry was kept"
+loads "$work/c-test.sys" 0 1
+loads "$work/c-leaf.sys" 1 0
 loads "$work/c-new.sys" 1 0
 loads "$work/c-new.sys" 0 1
 # A service started by name takes its image from the cache as well.
@@ -141,7 +152,7 @@ expect 0 '' bcdedit -set TESTSIGNING OFF
 expect 1 'does not chain to a trusted root' run "$work/c-test.sys"
 loads "$work/c-leaf.sys" 0 1
 # A damaged entry is no entry.
-for f in "$KMHOST_HOME"/ci-cache/*; do echo 'kmhost-ci damaged' >"$f"; done
+for f in "$KMHOST_HOME"/ci-cache/*/*; do echo 'kmhost-ci damaged' >"$f"; done
 loads "$work/c-leaf.sys" 1 0
 # Other things in the roots folder (a folder named like a root, a file too
 # large to be one) are skipped, and drivers load as before.
