@@ -23,7 +23,9 @@
  * A driver's RegistryPath is its service key. For a driver file without a
  * service, kmhost creates the service key (Type, Start, ErrorControl,
  * ImagePath), as the service control manager would have, and deletes it when
- * the run ends. The key is not volatile: a driver may create non-volatile
+ * the run ends. It is written when driver code first touches the registry
+ * (so the driver always finds it) or else once DriverEntry returned, with
+ * the running state in the same commit (KmWritePendingKey). The key is not volatile: a driver may create non-volatile
  * subkeys under its service key, which Windows refuses under a volatile key.
  * It carries a value KmhostTemporary, so that a key left by a run that ended
  * in a bug check is still recognised as temporary by the next run. While a service runs its pid is
@@ -253,6 +255,46 @@ static void KmDeleteTemporaryService(KM_RUN_ITEM *Item)
         CmDeleteKeyTree(store, key);
 }
 
+/* A driver file's temporary service key is written when driver code first
+   touches the registry (CmSetDriverAccessHook), and otherwise once its
+   DriverEntry returned, in one commit with the running state: a run whose
+   driver does not read its key during DriverEntry writes the store once,
+   after it, and not at all when DriverEntry fails. */
+static KM_RUN_ITEM *KmPendingKey;      /* the run item whose key is not written yet */
+static _Atomic bool KmKeyWithRunning;  /* DriverEntry returned: the hook records running too */
+static _Atomic bool KmRunningRecorded; /* the hook did */
+
+static void KmWritePendingKey(void)
+{
+    KM_RUN_ITEM *it = KmPendingKey;
+    CM_STORE *store;
+    bool running = atomic_load(&KmKeyWithRunning);
+    bool batch = running && NT_SUCCESS(CmStoreDefault(&store)) &&
+                 NT_SUCCESS(CmStoreBatchBegin(store)); /* one commit for both */
+    KmCreateTemporaryService(it);
+    if (running) {
+        CmServiceSetRunning(it->Service, getpid());
+        atomic_store(&KmRunningRecorded, true);
+    }
+    if (batch)
+        CmStoreBatchEnd(store, STATUS_SUCCESS);
+    KmPendingKey = NULL;
+}
+
+/* After a DriverEntry returned STATUS_SUCCESS: the key if still pending and
+   the running state. */
+static void KmRecordRunning(KM_RUN_ITEM *Item, bool KeyPending)
+{
+    if (KeyPending) {
+        atomic_store(&KmKeyWithRunning, true);
+        CmRunDriverAccessHook();
+        CmSetDriverAccessHook(NULL);
+        if (atomic_load(&KmRunningRecorded))
+            return;
+    }
+    CmServiceSetRunning(Item->Service, getpid());
+}
+
 static void KmServiceBaseName(const char *Path, char *Out, size_t Len)
 {
     const char *base = strrchr(Path, '/');
@@ -281,9 +323,13 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
                    it->Service[0] ? it->Service : it->Path);
             break;
         }
-        if (!it->Service[0]) {
+        bool keyPending = !it->Service[0];
+        if (keyPending) {
             KmServiceBaseName(it->Path, it->Service, sizeof(it->Service));
-            KmCreateTemporaryService(it);
+            KmPendingKey = it;
+            atomic_store(&KmKeyWithRunning, false);
+            atomic_store(&KmRunningRecorded, false);
+            CmSetDriverAccessHook(KmWritePendingKey);
         }
         unsigned flags = base_flags; /* verifier: `kmhost verifier` settings unless --verifier */
         if (!KmVerifierGiven && VfpLoadPersistentFlags(it->Service, &flags))
@@ -293,6 +339,8 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
         NTSTATUS status = IoLoadDriver(it->Path, it->Service, &it->Driver, why, sizeof(why));
         KmSetPhase(KM_PHASE_HOST, NULL);
         if (!NT_SUCCESS(status)) {
+            if (keyPending)
+                CmSetDriverAccessHook(NULL); /* never written, unless driver code read it */
             const char *name = KmStatusName(status);
             fflush(stdout);
             fprintf(stderr, "kmhost: %s did not load: %s (0x%08X): %s\n", it->Path,
@@ -301,7 +349,7 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
             exit_status = KM_EXIT_LOAD_FAILED;
             break;
         }
-        CmServiceSetRunning(it->Service, getpid());
+        KmRecordRunning(it, keyPending);
         loaded = i + 1;
     }
     if (exit_status == KM_EXIT_OK) {

@@ -106,6 +106,16 @@ NTSTATUS CmStoreBatchEnd(CM_STORE *Store, NTSTATUS Status);
 /* The process-wide store at <CmGetHome()>/registry.db, opened on first use;
    thread-safe; never close it. */
 NTSTATUS CmStoreDefault(CM_STORE **Store);
+/* The host's hook for the first registry access of driver code (kmhost
+   run's temporary service key, created only when needed): Hook runs once,
+   before the first driver-facing registry routine reaches the store, or
+   when the host calls CmRunDriverAccessHook, whichever comes first; the
+   routine waits until it returned. Hook must not call the driver-facing
+   routines (Zw*, Rtl*Registry*) and must not be installed from inside a
+   batch. NULL removes a hook that has not run. */
+void CmSetDriverAccessHook(void (*Hook)(void));
+/* Runs the hook now if it has not run; true if it ran here. */
+bool CmRunDriverAccessHook(void);
 /* Why the last failing call on this thread failed ("database is locked",
    "unable to open database file: /x/registry.db"...), or "". */
 const char *CmLastError(void);

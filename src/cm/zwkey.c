@@ -30,7 +30,9 @@
  */
 #include "cm/keyobj.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,8 +82,39 @@ void CmpReport(const char *Routine, const char *Fmt, ...)
     fprintf(stderr, "kmhost: %s: %s\n", Routine, msg);
 }
 
+/* The host's hook (CmSetDriverAccessHook). HookPending is set while Hook
+   has not run; both change under CmpHookLock, which is taken before any
+   store lock (a hook may write the store), never after one. */
+static pthread_mutex_t CmpHookLock = PTHREAD_MUTEX_INITIALIZER;
+static void (*CmpHook)(void);
+static _Atomic bool CmpHookPending;
+
+void CmSetDriverAccessHook(void (*Hook)(void))
+{
+    pthread_mutex_lock(&CmpHookLock);
+    CmpHook = Hook;
+    atomic_store(&CmpHookPending, Hook != NULL);
+    pthread_mutex_unlock(&CmpHookLock);
+}
+
+bool CmRunDriverAccessHook(void)
+{
+    bool ran = false;
+    pthread_mutex_lock(&CmpHookLock);
+    if (atomic_load(&CmpHookPending)) {
+        CmpHook();
+        CmpHook = NULL;
+        atomic_store(&CmpHookPending, false);
+        ran = true;
+    }
+    pthread_mutex_unlock(&CmpHookLock);
+    return ran;
+}
+
 NTSTATUS CmpStore(CM_STORE **Store)
 {
+    if (atomic_load_explicit(&CmpHookPending, memory_order_acquire))
+        CmRunDriverAccessHook();
     NTSTATUS s = CmStoreDefault(Store);
     if (!NT_SUCCESS(s))
         CmpReport("registry", "cannot open the registry store: %s", CmLastError());

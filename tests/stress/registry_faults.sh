@@ -11,8 +11,9 @@
 #    full file system. `kmhost reg add` of a value too big for what is left
 #    must exit 1 with STATUS_DISK_FULL and a message saying so (kmhost ignores
 #    SIGXFSZ, so it is not killed), the store must keep everything committed
-#    before and take new writes once there is room again; `kmhost run` of a
-#    driver whose service key cannot be written warns and still answers.
+#    before and take new writes once there is room again; `kmhost run` on a
+#    read-only store loads the driver and warns that its service key cannot
+#    be written, and on a full disk says why it cannot read its settings.
 # Usage: bash registry_faults.sh KMHOST_BINARY [SAMPLE_DRIVER.sys]
 set -u
 KMHOST=$1
@@ -28,6 +29,7 @@ K='HKLM\SOFTWARE\KmReadOnly'
 "$KMHOST" reg add "$K" /v Kept /d "committed before" /f >/dev/null || fail "the first reg add failed"
 "$KMHOST" reg add "$K" /v Dw /t REG_DWORD /d 7 /f >/dev/null || fail "the second reg add failed"
 [ -f "$KMHOST_HOME/registry.db" ] || { echo "FAIL: no registry.db in $KMHOST_HOME"; exit 1; }
+[ -z "$SAMPLE" ] || "$KMHOST" bcdedit -set TESTSIGNING ON >/dev/null || fail "bcdedit"
 
 chmod a-w "$KMHOST_HOME/registry.db" "$KMHOST_HOME"
 chmod a+rx "$TMP" "$KMHOST_HOME"
@@ -53,6 +55,16 @@ grep -q "committed before" "$TMP/q" || fail "the committed value is lost: $(cat 
 grep -q "0x7" "$TMP/q" || fail "the committed DWORD is lost: $(cat "$TMP/q")"
 ! grep -q "must not land" "$TMP/q" || fail "the refused value was written"
 
+if [ -n "$SAMPLE" ] && [ -f "$SAMPLE" ]; then
+    # The driver loads; its temporary service key cannot be written: a
+    # warning says so, and the run still answers.
+    "${as_reader[@]}" "$KMHOST" run --for 0 "$SAMPLE" >"$TMP/run" 2>&1 </dev/null
+    rc=$?
+    [ $rc = 0 ] || fail "kmhost run on a read-only store exited $rc: $(head -c 800 "$TMP/run")"
+    grep -q "warning: cannot write the service key" "$TMP/run" ||
+        fail "kmhost run on a read-only store gives no warning: $(head -c 800 "$TMP/run")"
+fi
+
 chmod u+w "$KMHOST_HOME" "$KMHOST_HOME/registry.db"
 "$KMHOST" reg query "$K" /v Kept >"$TMP/q" 2>&1 || fail "reg query after restoring write access"
 grep -q "committed before" "$TMP/q" || fail "the store lost the value: $(cat "$TMP/q")"
@@ -75,11 +87,12 @@ grep -q "committed before" "$TMP/q" || fail "an older value is lost after the fu
 "$KMHOST" reg query "$K" /v After 2>&1 | grep -q "room again" || fail "the store takes no new value"
 
 if [ -n "$SAMPLE" ] && [ -f "$SAMPLE" ]; then
-    "$KMHOST" bcdedit -set TESTSIGNING ON >/dev/null
-    # No room at all: the temporary service key cannot be written.
+    # No room at all: not even the boot settings can be read (the store's
+    # shared-memory file cannot grow), so signatures are enforced and the
+    # test-signed sample is refused, with the reason.
     (ulimit -f 0 && "$KMHOST" run --for 0 "$SAMPLE") 2>&1 </dev/null | cat >"$TMP/run"
-    grep -q "warning: cannot write the service key" "$TMP/run" ||
-        fail "kmhost run on a full disk gives no warning: $(head -c 800 "$TMP/run")"
+    grep -q "boot settings could not be read" "$TMP/run" ||
+        fail "kmhost run on a full disk does not say the settings were unreadable: $(head -c 800 "$TMP/run")"
     grep -q "file size limit" "$TMP/run" || fail "the run's messages do not say why: $(head -c 800 "$TMP/run")"
     ! grep -q "AddressSanitizer\|runtime error\|Segmentation" "$TMP/run" || fail "kmhost crashed"
 fi
