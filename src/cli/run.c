@@ -25,11 +25,13 @@
  * ImagePath), as the service control manager would have, and deletes it when
  * the run ends. It is written when driver code first touches the registry
  * (so the driver always finds it) or else once DriverEntry returned, with
- * the running state in the same commit (KmWritePendingKey). The key is not volatile: a driver may
- * create non-volatile subkeys under its service key, which Windows refuses under a volatile key. It
- * carries a value KmhostTemporary, so that a key left by a run that ended in a bug check is still
- * recognised as temporary by the next run. While a service runs its pid is recorded, so that
- * another kmhost process can sc query and sc stop it.
+ * the running state in the same commit (KmWritePendingKey). The key is not
+ * volatile: a driver may create non-volatile subkeys under its service key,
+ * which Windows refuses under a volatile key. It carries a value
+ * KmhostTemporary, so that a key left by a run that ended in a bug check is
+ * still recognised as temporary by the next run. While a service runs its
+ * pid is recorded, so that another kmhost process can sc query and sc stop
+ * it.
  */
 #include "cli.h"
 
