@@ -2,10 +2,10 @@
 #ifndef KM_CLI_H
 #define KM_CLI_H
 
-int KmCliRun(int argc, char **argv);     /* run.c */
-int KmCliReg(int argc, char **argv);     /* reg.c */
-int KmCliSc(int argc, char **argv);      /* sc.c */
-int KmCliBcdedit(int argc, char **argv); /* bcdedit.c */
+int KmCliRun(int argc, char **argv);      /* run.c */
+int KmCliReg(int argc, char **argv);      /* reg.c */
+int KmCliSc(int argc, char **argv);       /* sc.c */
+int KmCliBcdedit(int argc, char **argv);  /* bcdedit.c */
 int KmCliCertutil(int argc, char **argv); /* certutil.c */
 
 /* Exit statuses (DESIGN.md section 5). */

@@ -36,7 +36,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 enum {
     SCP_ERROR_INVALID_PARAMETER = 87,
     SCP_ERROR_INVALID_NAME = 123,

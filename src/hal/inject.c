@@ -18,8 +18,7 @@ static void km_read_fail_rate(KM_FAULT_INJECTION *F)
         char *end;
         double r = strtod(rate, &end);
         if (*end || r < 0 || r > 1)
-            fprintf(stderr, "kmhost: %s=%s ignored: give a fraction between 0 and 1\n", name,
-                    rate);
+            fprintf(stderr, "kmhost: %s=%s ignored: give a fraction between 0 and 1\n", name, rate);
         else
             F->Rate = r;
     }

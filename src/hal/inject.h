@@ -13,7 +13,10 @@ typedef struct KM_FAULT_INJECTION {
     _Atomic uint64_t State;
 } KM_FAULT_INJECTION;
 
-#define KM_FAULT_INJECTION_INIT(name) {.Name = (name)}
+#define KM_FAULT_INJECTION_INIT(name)                                                              \
+    {                                                                                              \
+        .Name = (name)                                                                             \
+    }
 
 /* True when this request should fail. */
 bool km_inject_failure(KM_FAULT_INJECTION *F);

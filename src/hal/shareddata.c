@@ -11,8 +11,8 @@
  * LowPart, High2Time and finds the two high parts equal has a consistent
  * value, which is the protocol Windows documents for this page.
  */
-#include "ldr/patch.h"
 #include "hal/trap.h"
+#include "ldr/patch.h"
 
 #include <string.h>
 #include <time.h>

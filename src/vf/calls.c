@@ -88,7 +88,7 @@ static bool VfpOnCurrentStack(const void *Address)
  * multiple-object wait), P4 the address of the timeout.
  */
 KM_SLOWPATH void VfpCheckWaitSlow(ULONG Count, PVOID Object[], KPROCESSOR_MODE WaitMode,
-                      const LARGE_INTEGER *Timeout, const void *Site)
+                                  const LARGE_INTEGER *Timeout, const void *Site)
 {
     KIRQL irql = KiCurrentIrql();
     ULONG_PTR object = Count == 1 ? (ULONG_PTR)Object[0] : (ULONG_PTR)Object;
@@ -145,8 +145,9 @@ static bool VfpIsKernelHandle(HANDLE Handle)
     return ((ULONG_PTR)Handle & KERNEL_HANDLE_MASK) == KERNEL_HANDLE_MASK && (LONG_PTR)Handle < -2;
 }
 
-KM_SLOWPATH void VfpCheckReferenceByHandleFailed(HANDLE Handle, POBJECT_TYPE Type, KPROCESSOR_MODE Mode,
-                                     NTSTATUS Status, const void *Site)
+KM_SLOWPATH void VfpCheckReferenceByHandleFailed(HANDLE Handle, POBJECT_TYPE Type,
+                                                 KPROCESSOR_MODE Mode, NTSTATUS Status,
+                                                 const void *Site)
 {
     if (!VfpEnabled(VF_HANDLES) || Status != STATUS_INVALID_HANDLE)
         return;
@@ -228,7 +229,8 @@ VFP_RACY_READS static void VfpFindWaiter(void *Ctx, PETHREAD Thread)
  * with P2 the object, which is what Driver Verifier reports for a
  * synchronization object it cannot accept.
  */
-VFP_RACY_READS KM_SLOWPATH void VfpCheckInitializeSlow(const DISPATCHER_HEADER *Header, const void *Site)
+VFP_RACY_READS KM_SLOWPATH void VfpCheckInitializeSlow(const DISPATCHER_HEADER *Header,
+                                                       const void *Site)
 {
     /* Memory never used for an object (zeroed) or an object with an empty
        wait list has no waiter: only other contents need the thread scan. */

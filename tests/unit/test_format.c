@@ -3,12 +3,11 @@
  * ntoskrnl exports, called through ms_abi pointers as a driver would. The
  * expected strings are what Windows' documented format rules produce.
  */
-#include "kmtest.h"
 #include "km.h"
+#include "kmtest.h"
 
 #include <stdio.h>
 #include <string.h>
-
 
 /* A driver-style variadic call: arguments pass with the Windows convention. */
 static int NTAPI fmt(char *Buf, size_t Len, const char *Format, ...)

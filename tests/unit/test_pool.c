@@ -5,16 +5,15 @@
  * the bug check reference), each caught in a forked child that must exit
  * with status 3 after printing its STOP line.
  */
-#include "kmtest.h"
 #include "ex/ex.h"
 #include "km.h"
+#include "kmtest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
 
 typedef PVOID(NTAPI *ALLOC_TAG)(POOL_TYPE, SIZE_T, ULONG);
 typedef PVOID(NTAPI *ALLOC2)(POOL_FLAGS, SIZE_T, ULONG);

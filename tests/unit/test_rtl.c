@@ -3,13 +3,12 @@
  * export table with ms_abi pointer types, as a driver calls them. Expected
  * values and statuses are the ones the WDK documentation gives.
  */
-#include "kmtest.h"
 #include "km.h"
+#include "kmtest.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <uchar.h>
-
 
 static void *import(const char *name)
 {

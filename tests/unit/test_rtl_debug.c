@@ -5,15 +5,14 @@
  * data exports say no debugger, and KdGetRecentOutput returns the last lines
  * oldest first. Output is checked in forked children that write to a pipe.
  */
-#include "kmtest.h"
 #include "km.h"
+#include "kmtest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
 
 typedef ULONG(NTAPI *DBGPRINT)(const char *, ...);
 typedef ULONG(NTAPI *DBGPRINTEX)(ULONG, ULONG, const char *, ...);
@@ -32,7 +31,6 @@ static void *import(const char *name)
     }
     return e->Address;
 }
-
 
 static void print_all_levels(void)
 {

@@ -17,8 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
-
 static void test_options(void)
 {
     char why[512];
@@ -124,8 +122,8 @@ static void test_locks(void)
 {
     char out[8192];
     int st = kmtest_run_child(consistent_order, out, sizeof(out));
-    CHECK(st == 0 && strstr(out, "no inversion"),
-          "one order everywhere is not an inversion:\n%s", out);
+    CHECK(st == 0 && strstr(out, "no inversion"), "one order everywhere is not an inversion:\n%s",
+          out);
     st = kmtest_run_child(transitive_inversion, out, sizeof(out));
     CHECK(st == 3, "an inversion stops (exit 3): %d\n%s", st, out);
     CHECK(strstr(out, "*** STOP: 0x000000C4 (0x0000000000001001,") != NULL,
@@ -136,14 +134,11 @@ static void test_locks(void)
     CHECK(strstr(out, "lock order inversion") && strstr(out, "fast mutex"),
           "the explanation names the order and the kind:\n%s", out);
     st = kmtest_run_child(deleted_lock, out, sizeof(out));
-    CHECK(st == 0 && strstr(out, "no inversion"),
-          "a deleted lock loses its order:\n%s", out);
+    CHECK(st == 0 && strstr(out, "no inversion"), "a deleted lock loses its order:\n%s", out);
     st = kmtest_run_child(inversion_unchecked, out, sizeof(out));
-    CHECK(st == 0 && strstr(out, "no inversion"),
-          "deadlock detection is opt-in:\n%s", out);
+    CHECK(st == 0 && strstr(out, "no inversion"), "deadlock detection is opt-in:\n%s", out);
     st = kmtest_run_child(exit_holding, out, sizeof(out));
-    CHECK(st == 3 &&
-              strstr(out, "*** STOP: 0x000000C4 (0x000000000000100A,"),
+    CHECK(st == 3 && strstr(out, "*** STOP: 0x000000C4 (0x000000000000100A,"),
           "a thread that ends holding a lock: 0xC4/0x100A:\n%s", out);
 }
 
@@ -188,8 +183,7 @@ static void test_special_pool(void)
     CHECK(VfpSpecialPoolFree(p) && VfpSpecialPoolFree(big), "special blocks are freed");
     CHECK(!VfpSpecialPoolFree(p), "a freed block is no longer live");
     int st = kmtest_run_child(overrun, out, sizeof(out));
-    CHECK(st == 128 + SIGSEGV && strstr(out, "in bounds ok") &&
-              !strstr(out, "not caught"),
+    CHECK(st == 128 + SIGSEGV && strstr(out, "in bounds ok") && !strstr(out, "not caught"),
           "a read past the end faults: %d\n%s", st, out);
     st = kmtest_run_child(use_after_free, out, sizeof(out));
     CHECK(st == 128 + SIGSEGV && strstr(out, "freed") && !strstr(out, "not"),
