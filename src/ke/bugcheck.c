@@ -208,18 +208,42 @@ static void KipPrintRecentOutput(void)
     }
 }
 
-/* kmhost's own callers of a faulting kmhost routine, through the frame
-   pointers kmhost is built with, up to the driver's call. */
+/* Whether Ret, an address in kmhost's code, follows a call instruction: a
+   return address. The forms the compiler emits: call rel32, call
+   [rip+disp32], call reg (with or without a REX prefix). */
+static bool KipFollowsCall(uintptr_t Ret)
+{
+    const uint8_t *p = (const uint8_t *)Ret;
+    if (!LdrIsHostCode(p - 7))
+        return false;
+    return p[-5] == 0xE8 || (p[-6] == 0xFF && p[-5] == 0x15) ||
+           (p[-2] == 0xFF && (p[-1] & 0xF8) == 0xD0) ||
+           (p[-3] == 0x41 && p[-2] == 0xFF && (p[-1] & 0xF8) == 0xD0);
+}
+
+/* kmhost's own callers of a faulting kmhost routine, up to the driver's
+   call: first the return address on top of the stack when the routine has
+   no frame of its own (a leaf, or a fault before its prologue), then the
+   frame pointers kmhost is built with. */
 static void KipPrintHostCallers(uintptr_t Bp, uintptr_t Sp)
 {
     char where[256];
+    uintptr_t top = Sp && !(Sp & 7) ? *(const uintptr_t *)Sp : 0;
+    bool topShown = LdrIsHostCode((const void *)top) && KipFollowsCall(top);
+    if (topShown) {
+        LdrDescribeAddress((const void *)top, where, sizeof(where));
+        KipPrint("    called from %s\n", where);
+    }
     for (int i = 0; i < 6 && Bp >= Sp && Bp - Sp < (1u << 20) && !(Bp & 7); i++) {
         const uintptr_t *frame = (const uintptr_t *)Bp;
         const void *ret = (const void *)frame[1];
         if (!LdrIsHostCode(ret))
             break;
+        if (i == 0 && topShown && (uintptr_t)ret == top)
+            goto next; /* the same call, found both ways */
         LdrDescribeAddress(ret, where, sizeof(where));
         KipPrint("    called from %s\n", where);
+    next:
         Sp = Bp;
         Bp = frame[0];
     }
