@@ -12,10 +12,12 @@
  * order (what Windows does; RegEnumValue documents no order).
  */
 #include "cm/cm.h"
+#include "cm/keyobj.h"
 #include "cm/regfile.h"
 #include "cm/services.h"
 #include "km.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -709,6 +711,60 @@ static void TestPersistence(void)
     CHECK_STATUS(CmStoreOpen("/nonexistent-dir/x/registry.db", &S), STATUS_REGISTRY_IO_FAILED);
 }
 
+/* The host's hook before the first driver-facing registry access
+   (CmSetDriverAccessHook): it runs once, before that access gets the store,
+   also when several threads make their first access at once, or when the
+   host runs it first; removed, it never runs. */
+static _Atomic int HookRuns;
+static _Atomic int HookDone;
+
+static void CountingHook(void)
+{
+    HookRuns++;
+    usleep(20000); /* long enough for the other threads to arrive meanwhile */
+    HookDone = 1;
+}
+
+static void *DriverAccess(void *Arg)
+{
+    CM_STORE *store;
+    (void)Arg;
+    NTSTATUS s = CmpStore(&store);
+    /* By the time the access gets the store, the hook has finished. */
+    return (void *)(intptr_t)(NT_SUCCESS(s) && HookDone);
+}
+
+static void TestDriverAccessHook(void)
+{
+    HookRuns = 0;
+    HookDone = 0;
+    CmSetDriverAccessHook(CountingHook);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, DriverAccess, NULL);
+    for (int i = 0; i < 4; i++) {
+        void *ok;
+        pthread_join(t[i], &ok);
+        CHECK(ok, "access %d got the store before the hook finished", i);
+    }
+    CHECK(HookRuns == 1, "the hook ran %d times for 4 first accesses", HookRuns);
+    CHECK(!CmRunDriverAccessHook(), "the host ran the hook again");
+
+    HookRuns = 0;
+    CmSetDriverAccessHook(CountingHook);
+    CHECK(CmRunDriverAccessHook(), "the host's run of a pending hook");
+    CHECK(!CmRunDriverAccessHook(), "a second run");
+    CM_STORE *store;
+    CHECK_STATUS(CmpStore(&store), STATUS_SUCCESS);
+    CHECK(HookRuns == 1, "the hook ran %d times", HookRuns);
+
+    HookRuns = 0;
+    CmSetDriverAccessHook(CountingHook);
+    CmSetDriverAccessHook(NULL);
+    CHECK_STATUS(CmpStore(&store), STATUS_SUCCESS);
+    CHECK(!CmRunDriverAccessHook() && HookRuns == 0, "a removed hook ran");
+}
+
 int main(void)
 {
     snprintf(Dir, sizeof(Dir), "/tmp/test_cm.XXXXXX");
@@ -733,6 +789,7 @@ int main(void)
         TestConcurrentWriters();
         TestDurability();
         TestDefaultStoreAndServices();
+        TestDriverAccessHook();
     }
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", Dir);
