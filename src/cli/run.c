@@ -25,7 +25,9 @@
  * ImagePath), as the service control manager would have, and deletes it when
  * the run ends. It is written when driver code first touches the registry
  * (so the driver always finds it) or else once DriverEntry returned, with
- * the running state in the same commit (KmWritePendingKey). The key is not
+ * the running state in the same commit (KmWritePendingKey); before that
+ * other processes do not see the service, and a load that fails first
+ * writes nothing. The key is not
  * volatile: a driver may create non-volatile subkeys under its service key,
  * which Windows refuses under a volatile key. It carries a value
  * KmhostTemporary, so that a key left by a run that ended in a bug check is
@@ -234,15 +236,39 @@ static NTSTATUS KmWriteTemporaryService(KM_RUN_ITEM *Item, const char *Path)
 /* The temporary service key of a driver file run without a service. When the
    store cannot be written (read-only, full disk) the driver still runs, and
    the user is told why its registry reads will find nothing. */
+static void KmWarnNoServiceKey(KM_RUN_ITEM *Item)
+{
+    char path[512];
+    CmServiceKeyPath(Item->Service, path, sizeof(path));
+    fprintf(stderr,
+            "kmhost: warning: cannot write the service key %s: %s; %s runs without it "
+            "(its RegistryPath names a key that does not exist)\n",
+            path, *CmLastError() ? CmLastError() : "registry error", Item->Path);
+}
+
 static void KmCreateTemporaryService(KM_RUN_ITEM *Item)
 {
     char path[512];
     CmServiceKeyPath(Item->Service, path, sizeof(path));
     if (!NT_SUCCESS(KmWriteTemporaryService(Item, path)))
-        fprintf(stderr,
-                "kmhost: warning: cannot write the service key %s: %s; %s runs without it "
-                "(its RegistryPath names a key that does not exist)\n",
-                path, *CmLastError() ? CmLastError() : "registry error", Item->Path);
+        KmWarnNoServiceKey(Item);
+}
+
+/* For a driver file that did not load and whose key this run did not
+   write: a temporary key an earlier run left (one that ended in a bug
+   check), which would otherwise stay, naming another image. */
+static void KmDeleteStaleTemporaryService(KM_RUN_ITEM *Item)
+{
+    char path[512];
+    CM_STORE *store;
+    CM_KEY_ID key;
+    ULONG temporary = 0;
+    if (Item->TemporaryKey || !NT_SUCCESS(CmStoreDefault(&store)))
+        return;
+    CmServiceKeyPath(Item->Service, path, sizeof(path));
+    if (NT_SUCCESS(CmOpenKey(store, 0, path, &key)) &&
+        NT_SUCCESS(CmQueryValueDword(store, key, KM_TEMPORARY_VALUE, &temporary)) && temporary)
+        CmDeleteKeyTree(store, key);
 }
 
 static void KmDeleteTemporaryService(KM_RUN_ITEM *Item)
@@ -261,7 +287,8 @@ static void KmDeleteTemporaryService(KM_RUN_ITEM *Item)
    touches the registry (CmSetDriverAccessHook), and otherwise once its
    DriverEntry returned, in one commit with the running state: a run whose
    driver does not read its key during DriverEntry writes the store once,
-   after it, and not at all when DriverEntry fails. */
+   after it, and not at all when DriverEntry fails. Until then the service
+   does not exist for other kmhost processes (sc query: 1060). */
 static KM_RUN_ITEM *KmPendingKey;      /* the run item whose key is not written yet */
 static _Atomic bool KmKeyWithRunning;  /* DriverEntry returned: the hook records running too */
 static _Atomic bool KmRunningRecorded; /* the hook did */
@@ -278,8 +305,10 @@ static void KmWritePendingKey(void)
         CmServiceSetRunning(it->Service, getpid());
         atomic_store(&KmRunningRecorded, true);
     }
-    if (batch)
-        CmStoreBatchEnd(store, STATUS_SUCCESS);
+    if (batch && !NT_SUCCESS(CmStoreBatchEnd(store, STATUS_SUCCESS)) && it->TemporaryKey) {
+        it->TemporaryKey = false; /* the commit of both failed */
+        KmWarnNoServiceKey(it);
+    }
     KmPendingKey = NULL;
 }
 
@@ -341,8 +370,10 @@ static int KmHostDrivers(KM_RUN_ITEM *Items, size_t Count, double Seconds)
         NTSTATUS status = IoLoadDriver(it->Path, it->Service, &it->Driver, why, sizeof(why));
         KmSetPhase(KM_PHASE_HOST, NULL);
         if (!NT_SUCCESS(status)) {
-            if (keyPending)
+            if (keyPending) {
                 CmSetDriverAccessHook(NULL); /* never written, unless driver code read it */
+                KmDeleteStaleTemporaryService(it);
+            }
             const char *name = KmStatusName(status);
             fflush(stdout);
             fprintf(stderr, "kmhost: %s did not load: %s (0x%08X): %s\n", it->Path,

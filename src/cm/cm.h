@@ -110,9 +110,12 @@ NTSTATUS CmStoreDefault(CM_STORE **Store);
    run's temporary service key, created only when needed): Hook runs once,
    before the first driver-facing registry routine reaches the store, or
    when the host calls CmRunDriverAccessHook, whichever comes first; the
-   routine waits until it returned. Hook must not call the driver-facing
-   routines (Zw*, Rtl*Registry*) and must not be installed from inside a
-   batch. NULL removes a hook that has not run. */
+   routine waits until it returned. NULL removes a hook that has not run.
+   Neither routine may be called while the caller holds a batch (a hook
+   running on another thread may be waiting for the store's lock), and
+   Hook must not call them, nor the driver-facing routines (Zw*,
+   Rtl*Registry*). Driver-facing routines get the store through CmpStore
+   (keyobj.h), which runs the hook; host code uses CmStoreDefault. */
 void CmSetDriverAccessHook(void (*Hook)(void));
 /* Runs the hook now if it has not run; true if it ran here. */
 bool CmRunDriverAccessHook(void);

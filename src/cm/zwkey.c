@@ -82,7 +82,7 @@ void CmpReport(const char *Routine, const char *Fmt, ...)
     fprintf(stderr, "kmhost: %s: %s\n", Routine, msg);
 }
 
-/* The host's hook (CmSetDriverAccessHook). HookPending is set while Hook
+/* The host's hook (CmSetDriverAccessHook). CmpHookPending is set while CmpHook
    has not run; both change under CmpHookLock, which is taken before any
    store lock (a hook may write the store), never after one. */
 static pthread_mutex_t CmpHookLock = PTHREAD_MUTEX_INITIALIZER;
