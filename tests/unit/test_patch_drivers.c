@@ -78,19 +78,27 @@ int main(int argc, char **argv)
         /* A site whose stub must land in one 16 MiB window (a 4-byte `mov
            cr8` puns the byte after it) stays unpatched, and traps, when that
            window happens to be full, as it may be in a crowded sanitizer
-           address space: each load gets another base, so a form the
-           patcher handles is patched in one of a few loads. Five were not
-           always enough under ASan (conf_region.sys once failed all five in
-           a CI run); sixteen cost nothing when the first succeeds. */
-        for (int attempt = 0;; attempt++) {
+           address space. So a load that left such a site is tried again at
+           another base: the image whose site stayed unpatched is kept mapped,
+           or the next load would get its address, and the same window, back
+           (five tries that unmapped it in between all failed once under
+           ASan). A form the patcher handles is patched in one of a few. */
+        LDR_IMAGE *retried[8];
+        int nretried = 0;
+        for (;;) {
             LdrpPatchStats(&before);
             st = LdrLoadDriverImage(path, &img, why, sizeof(why));
             LdrpPatchStats(&after);
             c = Delta(&before, &after);
             if (!NT_SUCCESS(st) || (c.Cr8Left == 0 && c.SharedDataLeft == 0 && c.GsLeft == 0) ||
-                attempt == 15)
+                nretried == (int)(sizeof(retried) / sizeof(retried[0])))
                 break;
-            LdrUnloadDriverImage(img);
+            retried[nretried++] = img;
+        }
+        while (nretried > 0) {
+            LDR_IMAGE *old = retried[--nretried];
+            LdrUnloadDriverImage(old);
+            LdrpReleasePatches(old->Base);
         }
         CHECK(NT_SUCCESS(st), "%s did not load: %#x %s", path, (unsigned)st, why);
         if (!NT_SUCCESS(st))
