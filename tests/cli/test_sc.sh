@@ -79,10 +79,7 @@ if [ -n "$DRIVER" ]; then
     run 0 bcdedit -set NOINTEGRITYCHECKS ON
     "$KMHOST" sc start kmtest --for 30 >"$TMP/run.out" 2>&1 &
     host=$!
-    for _ in $(seq 300); do
-        "$KMHOST" sc query kmtest 2>/dev/null | grep -q RUNNING && break
-        sleep 0.1
-    done
+    wait_running kmtest
     run 0 sc query kmtest
     has "$OUT" "        STATE              : 4  RUNNING"
     run 1 sc start kmtest

@@ -16,10 +16,7 @@ run 0 bcdedit -set TESTSIGNING ON
 # Running: the service and its key exist, with the values of a kernel driver.
 "$KMHOST" run --for 5 "$STAY" >"$TMP/run.out" 2>&1 </dev/null &
 host=$!
-for _ in $(seq 200); do
-    "$KMHOST" sc query cli_stay 2>/dev/null | grep -q RUNNING && break
-    sleep 0.05
-done
+wait_running cli_stay
 run 0 sc query cli_stay
 has "$OUT" "        STATE              : 4  RUNNING"
 run 0 reg query "$KEY"
