@@ -37,11 +37,13 @@ typedef struct CI_POLICY {
 } CI_POLICY;
 
 typedef struct CI_RESULT {
-    bool Signed;                  /* a PKCS#7 signature is present and parses */
-    bool HashMatches;             /* the Authenticode image hash equals the signed one */
-    bool SignatureValid;          /* the signer's signature over the content verifies */
-    bool ChainTrusted;            /* the signer chains to a trusted root */
-    bool RootsChecked;            /* all of the above held, and the chain was checked against: */
+    bool Signed;         /* a PKCS#7 signature is present and parses */
+    bool HashMatches;    /* the Authenticode image hash equals the signed one */
+    bool SignatureValid; /* the signer's signature over the content verifies */
+    bool ChainTrusted;   /* the signer chains to a trusted root */
+    /* The hash matched, the signature verified, the certificate is for code
+       signing, and the chain was checked against the roots of: */
+    bool RootsChecked;
     uint8_t RootsFingerprint[32]; /* SHA-256 of the root files' names and contents */
     char Subject[256];            /* signer certificate, "CN=...,O=..." */
     char Issuer[256];
