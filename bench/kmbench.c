@@ -39,50 +39,67 @@ enum { CHILD_TIMEOUT_S = 180, DEFAULT_ROUNDS = 9 };
 
 enum side { KMHOST, NATIVE };
 
+/* A figure with its target (a ratio to native, or an absolute kmhost value;
+   0: none), and a reference row under one (REF: no target; the kmhost
+   samples of figure Same against another native algorithm). */
+#define FIG(Key, BenchKey, Label, Unit, What, MaxRatio, MaxKmhost)                                 \
+    {                                                                                              \
+        .key = Key, .bench_key = BenchKey, .label = Label, .unit = Unit, .native_what = What,      \
+        .max_ratio = MaxRatio, .max_kmhost = MaxKmhost                                             \
+    }
+#define REF(Key, Label, What, Same)                                                                \
+    {                                                                                              \
+        .key = Key, .label = Label, .unit = "ns", .native_what = What, .same_as = Same             \
+    }
+
 /* clang-format off */
 static figure figs[] = {
-    {"pingpong2", "pingpong", "event ping-pong, 2 CPUs (trip)", "ns",
-     "two auto-reset events on futex words", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"pingpong1", "pingpong", "event ping-pong, 1 CPU (trip)", "ns",
-     "the same, both threads pinned to the CPU kmhost ran on", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"waitany3", NULL, "WaitAny over 3 events (trip)", "ns",
-     "pending-bits word + futex event; waiter claims the lowest bit", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"waitany64", NULL, "WaitAny over 64 events (trip)", "ns",
-     "the same with 64 bits", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"mutex", NULL, "KMUTEX, 2 threads (acquire)", "ns",
-     "FIFO ticket lock on futex words (hands off)", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"semaphore", NULL, "semaphore producer/consumer (item)", "ns",
-     "two sem_t, bounded buffer of 16", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"wake1000", NULL, "notification event wakes 1000", "ns",
-     "FUTEX_WAKE(INT_MAX) on a generation word, 1000 pthreads", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"spin1", NULL, "spin lock, uncontended (pair)", "ns",
-     "pthread_spin_lock + pthread_spin_unlock", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"spin2", NULL, "spin lock, 2 threads (acquire)", "ns",
-     "the same, 2 threads", 1.2, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"obref1", NULL, "ObRef..ByHandle+ObDeref, 1 thread", "ns",
-     "two atomic RMWs (lock xadd) on a counter", 2.0, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"obref2", NULL, "ObRef+ObDeref, 2 threads (/thread)", "ns",
-     "the same in 2 threads on separate cache lines", 2.0, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"obref_scaling", NULL, "  scaling: 2-thread / 1-thread", "x",
-     "the same ratio for the atomics", 0, 1.2, {0}, {0}, 0, 0, {0}, {0}},
-    {"lifecycle", NULL, "thread create..join (thread)", "ns",
-     "pthread_create + pthread_join", 1.3, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"lifecycle1", "lifecycle", "thread create..join, 1 CPU", "ns",
-     "the same, on the CPU kmhost ran on", 1.3, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"irql_get", NULL, "KeGetCurrentIrql inline (cr8)", "ns",
-     "a plain load of a volatile byte", 5.0, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"irql_raise", NULL, "KeRaiseIrql+KeLowerIrql inline", "ns",
-     "a plain load and two plain stores", 5.0, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"systime", NULL, "KeQuerySystemTime inline (USD)", "ns",
-     "a plain load of a volatile 64-bit word", 5.0, 0, {0}, {0}, 0, 0, {0}, {0}},
-    {"entry", NULL, "kmhost run -> DriverEntry", "ms",
-     "exec of kmbench --probe entry -> main()", 0, 5, {0}, {0}, 0, 0, {0}, {0}},
-    {"sample", NULL, "kmhost run kthreads.sys --for 0", "ms",
-     "fork+exec+exit of a program that runs 4 threads", 0, 50, {0}, {0}, 0, 0, {0}, {0}},
-    {"mem1", NULL, "RSS of 1 idle system thread", "KiB",
-     "one pthread blocked on a futex", 0, 100, {0}, {0}, 0, 0, {0}, {0}},
-    {"mem1000", NULL, "RSS of 1000 idle system threads", "KiB",
-     "1000 pthreads blocked on a futex", 0, 100000, {0}, {0}, 0, 0, {0}, {0}},
+    FIG("pingpong2", "pingpong", "event ping-pong, 2 CPUs (trip)", "ns",
+        "two auto-reset events on futex words", 1.2, 0),
+    FIG("pingpong1", "pingpong", "event ping-pong, 1 CPU (trip)", "ns",
+        "the same, both threads pinned to the CPU kmhost ran on", 1.2, 0),
+    FIG("waitany3", NULL, "WaitAny over 3 events (trip)", "ns",
+        "pending-bits word + futex event; waiter claims the lowest bit", 1.2, 0),
+    FIG("waitany64", NULL, "WaitAny over 64 events (trip)", "ns",
+        "the same with 64 bits", 1.2, 0),
+    REF("waitany64_nt", "  vs 64 separate event words",
+        "reference: 64 event words on their own lines, lowest signalled claimed", "waitany64"),
+    FIG("mutex", NULL, "KMUTEX, 2 threads (acquire)", "ns",
+        "FIFO ticket lock on futex words (hands off)", 1.2, 0),
+    REF("mutex_nt", "  vs NT's hand-off natively",
+        "reference: FIFO of waiter blocks, release grants the first (KMUTEX's)", "mutex"),
+    FIG("semaphore", NULL, "semaphore producer/consumer (item)", "ns",
+        "two sem_t, bounded buffer of 16", 1.2, 0),
+    FIG("wake1000", NULL, "notification event wakes 1000", "ns",
+        "FUTEX_WAKE(INT_MAX) on a generation word, 1000 pthreads", 1.2, 0),
+    FIG("spin1", NULL, "spin lock, uncontended (pair)", "ns",
+        "pthread_spin_lock + pthread_spin_unlock", 1.2, 0),
+    FIG("spin2", NULL, "spin lock, 2 threads (acquire)", "ns",
+        "the same, 2 threads", 1.2, 0),
+    FIG("obref1", NULL, "ObRef..ByHandle+ObDeref, 1 thread", "ns",
+        "two atomic RMWs (lock xadd) on a counter", 2.0, 0),
+    FIG("obref2", NULL, "ObRef+ObDeref, 2 threads (/thread)", "ns",
+        "the same in 2 threads on separate cache lines", 2.0, 0),
+    FIG("obref_scaling", NULL, "  scaling: 2-thread / 1-thread", "x",
+        "the same ratio for the atomics", 0, 1.2),
+    FIG("lifecycle", NULL, "thread create..join (thread)", "ns",
+        "pthread_create + pthread_join", 1.3, 0),
+    FIG("lifecycle1", "lifecycle", "thread create..join, 1 CPU", "ns",
+        "the same, on the CPU kmhost ran on", 1.3, 0),
+    FIG("irql_get", NULL, "KeGetCurrentIrql inline (cr8)", "ns",
+        "a plain load of a volatile byte", 5.0, 0),
+    FIG("irql_raise", NULL, "KeRaiseIrql+KeLowerIrql inline", "ns",
+        "a plain load and two plain stores", 5.0, 0),
+    FIG("systime", NULL, "KeQuerySystemTime inline (USD)", "ns",
+        "a plain load of a volatile 64-bit word", 5.0, 0),
+    FIG("entry", NULL, "kmhost run -> DriverEntry", "ms",
+        "exec of kmbench --probe entry -> main()", 0, 5),
+    FIG("sample", NULL, "kmhost run kthreads.sys --for 0", "ms",
+        "fork+exec+exit of a program that runs 4 threads", 0, 50),
+    FIG("mem1", NULL, "RSS of 1 idle system thread", "KiB",
+        "one pthread blocked on a futex", 0, 100),
+    FIG("mem1000", NULL, "RSS of 1000 idle system threads", "KiB",
+        "1000 pthreads blocked on a futex", 0, 100000),
 };
 /* clang-format on */
 enum { NFIGS = sizeof(figs) / sizeof(figs[0]) };
@@ -103,6 +120,10 @@ static void add(const char *Key, enum side Side, double Value)
     figure *f = find(Key);
     if (Value < 0)
         return;
+    /* The reference rows under this figure share its kmhost samples. */
+    for (int i = 0; Side == KMHOST && i < NFIGS; i++)
+        if (figs[i].same_as && strcmp(figs[i].same_as, Key) == 0)
+            add(figs[i].key, KMHOST, Value);
     if (Side == KMHOST && f->nkm < KB_MAX_ROUNDS) {
         f->km_round[f->nkm] = current_round;
         f->km[f->nkm++] = Value;
@@ -231,7 +252,10 @@ static void round_of(const paths *P, int Round, int NativeOnly)
     } drivers[] = {
         {"pingpong", {"pingpong2", "lifecycle", NULL}, 0},
         {"pingpong", {"pingpong1", "lifecycle1", NULL}, 1},
-        {"waits", {"waitany3", "waitany64", "mutex", "semaphore", "wake1000", NULL}, 0},
+        {"waits",
+         {"waitany3", "waitany64", "mutex", "semaphore", "wake1000", "waitany64_nt", "mutex_nt",
+          NULL},
+         0},
         {"locks",
          {"irql_get", "irql_raise", "systime", "spin1", "spin2", "obref1", "obref2", NULL},
          0},

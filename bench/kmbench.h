@@ -27,13 +27,18 @@ typedef struct figure {
     double km[KB_MAX_ROUNDS], nat[KB_MAX_ROUNDS];
     int nkm, nnat;
     int km_round[KB_MAX_ROUNDS], nat_round[KB_MAX_ROUNDS]; /* the round of each sample */
+    /* A reference row (no target): its kmhost samples are those of figure
+       same_as, its native ones those of its own native algorithm. */
+    const char *same_as;
 } figure;
 
 /* ---- native.c: each returns one sample (median of KB_RUNS), or < 0 ---- */
 double kb_native_pingpong(int cpu); /* cpu < 0: not pinned */
 double kb_native_lifecycle(void);
 double kb_native_waitany(int count);
+double kb_native_waitany_separate(int count); /* reference: objects on lines of their own */
 double kb_native_mutex(void);
+double kb_native_mutex_nt(void); /* reference: KMUTEX's hand-off algorithm */
 double kb_native_semaphore(void);
 double kb_native_wake1000(void);
 double kb_native_spin1(void);

@@ -12,6 +12,9 @@
  *                  waiter claims the lowest pending bit (poll()-style)
  *   mutex          a FIFO ticket lock on futex words that spins a while
  *                  before it sleeps: hands off, as KMUTEX
+ *   references     no target, shown under the figures they explain: WaitAny
+ *                  over 64 event words on separate cache lines, and KMUTEX's
+ *                  own hand-off algorithm, natively
  *   semaphore      sem_t
  *   wake 1000      FUTEX_WAKE of every waiter on one generation word
  *   spin lock      pthread_spin_lock + pthread_spin_unlock (the driver calls
@@ -246,11 +249,39 @@ double kb_native_lifecycle(void)
 static _Atomic uint64_t any_pending; /* bit i: object i signalled */
 static atomic_int any_event, any_ack;
 static int any_count;
+
+/* The reference beside it (kmbench's "vs" rows, no target): what waiting on
+   independent objects costs natively, each an auto-reset event word on a
+   cache line of its own (as the driver lays out its KEVENTs), the waiter
+   scanning them for the lowest signalled one and claiming it, and sleeping
+   on its event between signals. */
+typedef struct line_object {
+    _Alignas(64) atomic_int state;
+} line_object;
+static line_object any_objects[64];
+static int any_separate; /* any_wait and any_set use any_objects */
+
+static int any_claim_separate(void)
+{
+    for (int i = 0; i < any_count; i++)
+        if (atomic_load_explicit(&any_objects[i].state, memory_order_relaxed) &&
+            atomic_exchange_explicit(&any_objects[i].state, 0, memory_order_acquire))
+            return i;
+    return -1;
+}
+
 static atomic_int any_wrong;
 
 static int any_wait(void)
 {
     for (;;) {
+        if (any_separate) {
+            int index = any_claim_separate();
+            if (index >= 0)
+                return index;
+            event_wait(&any_event);
+            continue;
+        }
         uint64_t m = atomic_load_explicit(&any_pending, memory_order_acquire);
         if (m) {
             uint64_t bit = m & -m;
@@ -264,7 +295,10 @@ static int any_wait(void)
 
 static void any_set(int Index)
 {
-    atomic_fetch_or(&any_pending, (uint64_t)1 << Index);
+    if (any_separate)
+        atomic_store_explicit(&any_objects[Index].state, 1, memory_order_release);
+    else
+        atomic_fetch_or(&any_pending, (uint64_t)1 << Index);
     event_set(&any_event);
 }
 
@@ -312,6 +346,16 @@ double kb_native_waitany(int Count)
         return -1;
     }
     return median_of_runs(ns);
+}
+
+double kb_native_waitany_separate(int Count)
+{
+    for (int i = 0; i < Count; i++)
+        atomic_store(&any_objects[i].state, 0);
+    any_separate = 1;
+    double ns = kb_native_waitany(Count);
+    any_separate = 0;
+    return ns;
 }
 
 /* ---- two threads released together (KB_PAIR in kbench.h) ---- */
@@ -427,6 +471,112 @@ double kb_native_mutex(void)
         shared_count = 0;
         double t = pair_run(mutex_loop, NULL, NULL);
         if (t < 0 || shared_count != 2L * HANDOFFS)
+            return -1;
+        ns[run] = t / (2.0 * HANDOFFS);
+    }
+    return median_of_runs(ns);
+}
+
+/* ---- mutex: NT's hand-off, the reference ---- */
+
+/* What KMUTEX's own algorithm costs natively, shown under the KMUTEX
+   figure as a reference (kmbench.c), without a target: the mutex is a lock
+   word, its owner and a FIFO of waiter blocks, on one cache line with the
+   count it protects (as the driver's); a waiter that finds it owned queues
+   a block on a line of its own and spins, then sleeps, on the block's
+   status; a release takes the first block under the lock word, makes its
+   waiter the owner, and sets the block's status after the unlock, which
+   lets the waiter return owning the mutex. The ticket lock above moves one
+   line a hand-off; this moves the waiter's block line as well. */
+typedef struct nt_block {
+    _Alignas(64) atomic_int status; /* 0 waiting, 1 granted, 2 waiting asleep */
+    struct nt_block *next;
+} nt_block;
+
+static struct {
+    _Alignas(64) atomic_int lock;
+    nt_block *owner, *head, *tail;
+    volatile long count;
+} nt_mutex;
+
+static nt_block nt_blocks[2]; /* one per thread of the pair */
+
+static void nt_lock_word(void)
+{
+    while (atomic_exchange_explicit(&nt_mutex.lock, 1, memory_order_acquire))
+        while (atomic_load_explicit(&nt_mutex.lock, memory_order_relaxed))
+            __builtin_ia32_pause();
+}
+
+static void nt_unlock_word(void)
+{
+    atomic_store_explicit(&nt_mutex.lock, 0, memory_order_release);
+}
+
+static void nt_acquire(nt_block *Me)
+{
+    nt_lock_word();
+    if (!nt_mutex.owner) {
+        nt_mutex.owner = Me;
+        nt_unlock_word();
+        return;
+    }
+    atomic_store_explicit(&Me->status, 0, memory_order_relaxed);
+    Me->next = NULL;
+    if (nt_mutex.tail)
+        nt_mutex.tail->next = Me;
+    else
+        nt_mutex.head = Me;
+    nt_mutex.tail = Me;
+    nt_unlock_word();
+    for (int spins = 0, limit = wait_spin_limit; spins < limit; spins++) {
+        if (atomic_load_explicit(&Me->status, memory_order_acquire) == 1)
+            return;
+        __builtin_ia32_pause();
+    }
+    int waiting = 0;
+    if (atomic_compare_exchange_strong(&Me->status, &waiting, 2))
+        while (atomic_load(&Me->status) == 2)
+            futex(&Me->status, FUTEX_WAIT_PRIVATE, 2);
+}
+
+static void nt_release(void)
+{
+    nt_lock_word();
+    nt_block *next = nt_mutex.head;
+    if (next) {
+        nt_mutex.head = next->next;
+        if (!nt_mutex.head)
+            nt_mutex.tail = NULL;
+    }
+    nt_mutex.owner = next;
+    nt_unlock_word();
+    /* After this the block may be queued again at once: only its address
+       is used for the wake. */
+    if (next && atomic_exchange_explicit(&next->status, 1, memory_order_release) == 2)
+        futex(&next->status, FUTEX_WAKE_PRIVATE, 1);
+}
+
+static void *nt_mutex_loop(void *Arg)
+{
+    nt_block *me = Arg;
+    pair_begin();
+    for (int i = 0; i < HANDOFFS; i++) {
+        nt_acquire(me);
+        nt_mutex.count++;
+        nt_release();
+    }
+    pair_end();
+    return NULL;
+}
+
+double kb_native_mutex_nt(void)
+{
+    double ns[KB_RUNS + 1];
+    for (int run = 0; run <= KB_RUNS; run++) {
+        nt_mutex.count = 0;
+        double t = pair_run(nt_mutex_loop, &nt_blocks[0], &nt_blocks[1]);
+        if (t < 0 || nt_mutex.count != 2L * HANDOFFS || nt_mutex.owner)
             return -1;
         ns[run] = t / (2.0 * HANDOFFS);
     }
@@ -755,6 +905,10 @@ static double waitany64(void)
 {
     return kb_native_waitany(64);
 }
+static double waitany64_separate(void)
+{
+    return kb_native_waitany_separate(64);
+}
 
 typedef struct group_spec {
     const char *name; /* the driver's: bench_<name>.sys */
@@ -771,7 +925,9 @@ static const group_spec groups[] = {
       {"waitany64", waitany64},
       {"mutex", kb_native_mutex},
       {"semaphore", kb_native_semaphore},
-      {"wake1000", kb_native_wake1000}}},
+      {"wake1000", kb_native_wake1000},
+      {"waitany64_nt", waitany64_separate},
+      {"mutex_nt", kb_native_mutex_nt}}},
     {"locks",
      {{"irql_get", kb_native_load},
       {"irql_raise", kb_native_loadstore},

@@ -7,7 +7,10 @@
  * change every cross-CPU figure fivefold, both sides alike) cancels out; a
  * figure without samples of both sides in the same rounds falls back to the
  * ratio of the medians. It meets its target when the ratio is at most
- * max_ratio and the kmhost value at most max_kmhost (whichever are set).
+ * max_ratio and the kmhost value at most max_kmhost (whichever are set). A
+ * reference row has neither: it sets the same kmhost figure against another
+ * native algorithm (KMUTEX's own, say), to show what the target's native
+ * equivalent leaves out.
  */
 #include "kmbench.h"
 
@@ -55,9 +58,11 @@ static double ratio(const figure *F)
     return k >= 0 && m > 0 ? k / m : -1;
 }
 
-/* 1 met, 0 missed, -1 not measured. */
+/* 1 met, 0 missed, -1 not measured, -2 no target (a reference row). */
 static int target_met(const figure *F)
 {
+    if (F->max_ratio <= 0 && F->max_kmhost <= 0)
+        return -2;
     double k = kb_median(F->km, F->nkm), r = ratio(F);
     if (k < 0 || (F->max_ratio > 0 && r < 0))
         return -1;
@@ -112,9 +117,10 @@ void kb_print_table(figure *Figs, int Count, const char *Machine, const char *Lo
         target_text(f, t, sizeof(t));
         int met = target_met(f);
         printf("%-34s %-4s %11s %11s %8s %10s %s\n", f->label, f->unit, k, n, r, t,
-               met < 0 ? "n/a"
-               : met   ? "yes"
-                       : "NO");
+               met == -2 ? "-"
+               : met < 0 ? "n/a"
+               : met     ? "yes"
+                         : "NO");
     }
     /* Every two-CPU figure depends on what moving a cache line between the
        two processors costs, which a virtual machine can change from minute
