@@ -109,27 +109,44 @@ static KM_SLOWPATH __attribute__((noinline)) KIRQL KipAcquireRaising(PKSPIN_LOCK
 
 /* The fast path is the uncontended acquisition without the verifier's lock
    checks: an IRQL load and store and one locked instruction, with nothing
-   saved (whatever else happens is in a call it does not reach). */
-static inline KIRQL KipAcquireRaisingFast(PKSPIN_LOCK SpinLock, KIRQL Level, const void *Site)
+   saved (whatever else happens is in a call it does not reach). The KPCR's
+   address is read once (it is the thread's for good), and the call site
+   only where a slow path needs it, so the fast path sets up no frame.
+   Returns 1 when it took the lock, 0 when the checked path must run, -1
+   when the lock is held (the IRQL is raised then, Old the previous one). */
+static inline int KipTryAcquireFast(PKSPIN_LOCK SpinLock, KIRQL Level, KIRQL *Old)
 {
-    KIRQL old = KiCurrentIrql();
+    KPCR *pcr = HalPcr();
+    KIRQL old = pcr->Irql;
+    *Old = old;
     if (__builtin_expect(old > Level || VfpEnabled(VF_LOCKS | VF_DEADLOCK), 0))
-        return KipAcquireRaising(SpinLock, Level, Site);
-    KiWriteIrql(Level);
-    if (__builtin_expect(__atomic_fetch_or(SpinLock, 1, __ATOMIC_ACQUIRE) & 1, 0))
-        return KipAcquireContendedFrom(SpinLock, old); /* a tail call: nothing to save */
-    return old;
+        return 0;
+    atomic_signal_fence(memory_order_seq_cst); /* KiWriteIrql's barriers */
+    pcr->Irql = Level;
+    atomic_signal_fence(memory_order_seq_cst);
+    return __builtin_expect(__atomic_fetch_or(SpinLock, 1, __ATOMIC_ACQUIRE) & 1, 0) ? -1 : 1;
 }
+
+#define KIP_ACQUIRE_RAISING(SpinLock, Level)                                                       \
+    do {                                                                                           \
+        KIRQL old_;                                                                                \
+        int took_ = KipTryAcquireFast((SpinLock), (Level), &old_);                                 \
+        if (__builtin_expect(took_ > 0, 1))                                                        \
+            return old_;                                                                           \
+        if (took_ < 0)                                                                             \
+            return KipAcquireContendedFrom((SpinLock), old_); /* a tail call */                    \
+        return KipAcquireRaising((SpinLock), (Level), __builtin_return_address(0));                \
+    } while (0)
 
 KIRQL NTAPI KeAcquireSpinLockRaiseToDpc(PKSPIN_LOCK SpinLock)
 {
-    return KipAcquireRaisingFast(SpinLock, DISPATCH_LEVEL, __builtin_return_address(0));
+    KIP_ACQUIRE_RAISING(SpinLock, DISPATCH_LEVEL);
 }
 KM_EXPORT(KeAcquireSpinLockRaiseToDpc);
 
 KIRQL NTAPI KeAcquireSpinLockRaiseToSynch(PKSPIN_LOCK SpinLock)
 {
-    return KipAcquireRaisingFast(SpinLock, SYNCH_LEVEL, __builtin_return_address(0));
+    KIP_ACQUIRE_RAISING(SpinLock, SYNCH_LEVEL);
 }
 KM_EXPORT(KeAcquireSpinLockRaiseToSynch);
 
@@ -146,10 +163,12 @@ KipReleaseLowering(PKSPIN_LOCK SpinLock, KIRQL NewIrql, const void *Site)
 }
 
 /* Fast: no verifier check on, no lock of the verifier's held set, the IRQL
-   one a spin lock is held at and NewIrql not above it. */
+   one a spin lock is held at and NewIrql not above it; the KPCR's address
+   read once, as in KipTryAcquireFast. */
 VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
 {
-    KIRQL irql = KiCurrentIrql();
+    KPCR *pcr = HalPcr();
+    KIRQL irql = pcr->Irql;
     if (__builtin_expect(VfpEnabled(VF_LOCKS) || VfpHeldCount != 0 ||
                              (irql != DISPATCH_LEVEL && irql != SYNCH_LEVEL) || NewIrql > irql,
                          0)) {
@@ -157,7 +176,12 @@ VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
         return;
     }
     KipRelease(SpinLock);
-    KiLowerIrqlFrom(irql, NewIrql, __builtin_return_address(0));
+    /* KiLowerIrqlFrom, NewIrql known not to be above irql. */
+    atomic_signal_fence(memory_order_seq_cst);
+    pcr->Irql = NewIrql;
+    atomic_signal_fence(memory_order_seq_cst);
+    if (NewIrql < irql && __builtin_expect(*(volatile UCHAR *)&pcr->InterruptRequest != 0, 0))
+        KiIrqlLowered(irql, NewIrql);
 }
 KM_EXPORT(KeReleaseSpinLock);
 
