@@ -464,17 +464,24 @@ static void *mutex_loop(void *Arg)
     return NULL;
 }
 
-double kb_native_mutex(void)
+/* The median ns per acquisition over pair runs of Loop (after a warm-up),
+   each of which must leave *Count at 2 * HANDOFFS; < 0 if one did not. */
+static double handoff_runs(void *(*Loop)(void *), void *Arg0, void *Arg1, volatile long *Count)
 {
     double ns[KB_RUNS + 1];
     for (int run = 0; run <= KB_RUNS; run++) {
-        shared_count = 0;
-        double t = pair_run(mutex_loop, NULL, NULL);
-        if (t < 0 || shared_count != 2L * HANDOFFS)
+        *Count = 0;
+        double t = pair_run(Loop, Arg0, Arg1);
+        if (t < 0 || *Count != 2L * HANDOFFS)
             return -1;
         ns[run] = t / (2.0 * HANDOFFS);
     }
     return median_of_runs(ns);
+}
+
+double kb_native_mutex(void)
+{
+    return handoff_runs(mutex_loop, NULL, NULL, &shared_count);
 }
 
 /* ---- mutex: NT's hand-off, the reference ---- */
@@ -572,15 +579,8 @@ static void *nt_mutex_loop(void *Arg)
 
 double kb_native_mutex_nt(void)
 {
-    double ns[KB_RUNS + 1];
-    for (int run = 0; run <= KB_RUNS; run++) {
-        nt_mutex.count = 0;
-        double t = pair_run(nt_mutex_loop, &nt_blocks[0], &nt_blocks[1]);
-        if (t < 0 || nt_mutex.count != 2L * HANDOFFS || nt_mutex.owner)
-            return -1;
-        ns[run] = t / (2.0 * HANDOFFS);
-    }
-    return median_of_runs(ns);
+    double ns = handoff_runs(nt_mutex_loop, &nt_blocks[0], &nt_blocks[1], &nt_mutex.count);
+    return nt_mutex.owner ? -1 : ns; /* the last release left it free */
 }
 
 /* ---- semaphore producer/consumer ---- */
