@@ -7,7 +7,9 @@
  * change every cross-CPU figure fivefold, both sides alike) cancels out; a
  * figure without samples of both sides in the same rounds falls back to the
  * ratio of the medians. It meets its target when the ratio is at most
- * max_ratio and the kmhost value at most max_kmhost (whichever are set). A
+ * max_ratio and the kmhost value at most max_kmhost (whichever are set).
+ * When the rounds' native ping-pong splits into fast and slow cross-CPU
+ * hand-offs (fast_rounds), the ratios of each group are printed too. A
  * reference row has neither: it sets the same kmhost figure against another
  * native algorithm (KMUTEX's own, say), to show what the target's native
  * equivalent leaves out.
@@ -15,6 +17,8 @@
 #include "kmbench.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,17 +39,64 @@ double kb_median(const double *Values, int Count)
     return Count % 2 ? v[Count / 2] : (v[Count / 2 - 1] + v[Count / 2]) / 2;
 }
 
-/* The ratios of the rounds in which both sides have a sample; their count. */
-static int round_ratios(const figure *F, double *Out)
+/* The ratios of the rounds in which both sides have a sample, of those
+   rounds Only marks (NULL: all); their count. */
+static int round_ratios_of(const figure *F, double *Out, const bool *Only)
 {
     int n = 0;
-    for (int i = 0; i < F->nkm; i++)
+    for (int i = 0; i < F->nkm; i++) {
+        int r = F->km_round[i];
+        if (r < 0 || r >= KB_MAX_ROUNDS || (Only && !Only[r]))
+            continue;
         for (int j = 0; j < F->nnat; j++)
-            if (F->km_round[i] >= 0 && F->km_round[i] == F->nat_round[j] && F->nat[j] > 0) {
+            if (r == F->nat_round[j] && F->nat[j] > 0) {
                 Out[n++] = F->km[i] / F->nat[j];
                 break;
             }
+    }
     return n;
+}
+
+static int round_ratios(const figure *F, double *Out)
+{
+    return round_ratios_of(F, Out, NULL);
+}
+
+/* A virtual machine may move a cache line between its CPUs at two very
+   different costs, minute by minute (docs/performance.md): when the native
+   ping-pong of the rounds falls into two groups, the slowest round at least
+   twice the fastest, the rounds below the geometric mean of the two ends
+   are the fast ones. Marks them in Fast and returns the split in ns, or
+   returns < 0 when the rounds do not fall apart so. */
+static double fast_rounds(const figure *Figs, int Count, bool Fast[KB_MAX_ROUNDS])
+{
+    memset(Fast, 0, KB_MAX_ROUNDS * sizeof(bool));
+    for (int i = 0; i < Count; i++) {
+        const figure *f = &Figs[i];
+        if (strcmp(f->key, "pingpong2") != 0 || f->nnat < 2)
+            continue;
+        double lo = f->nat[0], hi = f->nat[0];
+        for (int j = 1; j < f->nnat; j++) {
+            lo = f->nat[j] < lo ? f->nat[j] : lo;
+            hi = f->nat[j] > hi ? f->nat[j] : hi;
+        }
+        if (lo <= 0 || hi < 2 * lo)
+            return -1;
+        double split = sqrt(lo * hi);
+        for (int j = 0; j < f->nnat; j++)
+            if (f->nat_round[j] >= 0 && f->nat_round[j] < KB_MAX_ROUNDS)
+                Fast[f->nat_round[j]] = f->nat[j] < split;
+        return split;
+    }
+    return -1;
+}
+
+/* The median ratio over the rounds Only marks, or < 0 without any. */
+static double ratio_of(const figure *F, const bool *Only)
+{
+    double r[KB_MAX_ROUNDS];
+    int n = round_ratios_of(F, r, Only);
+    return n > 0 ? kb_median(r, n) : -1;
 }
 
 static double ratio(const figure *F)
@@ -137,6 +188,18 @@ void kb_print_table(figure *Figs, int Count, const char *Machine, const char *Lo
         }
         printf("\n");
     }
+    bool fast[KB_MAX_ROUNDS], slow[KB_MAX_ROUNDS];
+    double split = fast_rounds(Figs, Count, fast);
+    if (split > 0) {
+        for (int r = 0; r < KB_MAX_ROUNDS; r++)
+            slow[r] = !fast[r];
+        printf("ratio in the rounds with a fast (< %.0f ns) / slow hand-off:\n", split);
+        for (int i = 0; i < Count; i++) {
+            double a = ratio_of(&Figs[i], fast), b = ratio_of(&Figs[i], slow);
+            if (a >= 0 && b >= 0)
+                printf("  %-34s %.2fx / %.2fx\n", Figs[i].label, a, b);
+        }
+    }
     printf("\nnative equivalents:\n");
     for (int i = 0; i < Count; i++)
         printf("  %-16s %s\n", Figs[i].key, Figs[i].native_what);
@@ -189,8 +252,14 @@ int kb_write_json(const char *Path, figure *Figs, int Count, const char *Machine
     json_string(f, LoadBefore);
     fprintf(f, ",\n  \"load_after\": ");
     json_string(f, LoadAfter);
-    fprintf(f, ",\n  \"rounds\": %d,\n  \"runs_per_round\": %d,\n  \"figures\": [\n", Rounds,
-            KB_RUNS);
+    bool fast[KB_MAX_ROUNDS], slow[KB_MAX_ROUNDS];
+    double split = fast_rounds(Figs, Count, fast);
+    for (int r = 0; r < KB_MAX_ROUNDS; r++)
+        slow[r] = split > 0 && !fast[r];
+    fprintf(f, ",\n  \"rounds\": %d,\n  \"runs_per_round\": %d,\n  \"fast_handoff_below_ns\": ",
+            Rounds, KB_RUNS);
+    json_number(f, split);
+    fprintf(f, ",\n  \"figures\": [\n");
     for (int i = 0; i < Count; i++) {
         const figure *g = &Figs[i];
         char t[32];
@@ -222,6 +291,10 @@ int kb_write_json(const char *Path, figure *Figs, int Count, const char *Machine
         double rr[KB_MAX_ROUNDS];
         fprintf(f, ",\n     \"round_ratios\": ");
         json_samples(f, rr, round_ratios(g, rr));
+        fprintf(f, ", \"ratio_fast_rounds\": ");
+        json_number(f, split > 0 ? ratio_of(g, fast) : -1);
+        fprintf(f, ", \"ratio_slow_rounds\": ");
+        json_number(f, split > 0 ? ratio_of(g, slow) : -1);
         fprintf(f, "}%s\n", i + 1 < Count ? "," : "");
     }
     fprintf(f, "  ],\n  \"errors\": ");
