@@ -66,8 +66,8 @@ static figure figs[] = {
         "reference: 64 event words on their own lines, lowest signalled claimed", "waitany64"),
     FIG("mutex", NULL, "KMUTEX, 2 threads (acquire)", "ns",
         "FIFO ticket lock on futex words (hands off)", 1.2, 0),
-    REF("mutex_nt", "  vs NT's hand-off natively",
-        "reference: FIFO of waiter blocks, release grants the first (KMUTEX's)", "mutex"),
+    {.key = "mutex_handoffs", .label = "  hand-offs / acquisitions", .unit = "%",
+     .native_what = "the acquisitions that took the mutex from the other thread (no target)"},
     FIG("semaphore", NULL, "semaphore producer/consumer (item)", "ns",
         "two sem_t, bounded buffer of 16", 1.2, 0),
     FIG("wake1000", NULL, "notification event wakes 1000", "ns",
@@ -178,12 +178,16 @@ static void on_line(void *Ctx, pid_t Pid, const char *Line)
         figure *f = find(r->keys[i]);
         const char *name = f->bench_key ? f->bench_key : f->key;
         size_t k = strlen(name);
-        if (strncmp(p, name, k) == 0 && strncmp(p + k, "_ns=", 4) == 0) {
-            char *end;
-            double v = strtod(p + k + 4, &end);
-            if (end != p + k + 4)
-                add(f->key, r->side, v);
-        }
+        if (strncmp(p, name, k) != 0)
+            continue;
+        /* "<name>_ns=" for times, "<name>_pct=" for a percentage. */
+        const char *value = strncmp(p + k, "_ns=", 4) == 0    ? p + k + 4
+                            : strncmp(p + k, "_pct=", 5) == 0 ? p + k + 5
+                                                              : NULL;
+        char *end;
+        double v = value ? strtod(value, &end) : 0;
+        if (value && end != value)
+            add(f->key, r->side, v);
     }
 }
 
@@ -247,14 +251,14 @@ static void round_of(const paths *P, int Round, int NativeOnly)
     current_round = Round;
     static const struct {
         const char *name;
-        const char *const keys[8];
+        const char *const keys[10];
         int pinned; /* run on one CPU (taskset -c) */
     } drivers[] = {
         {"pingpong", {"pingpong2", "lifecycle", NULL}, 0},
         {"pingpong", {"pingpong1", "lifecycle1", NULL}, 1},
         {"waits",
-         {"waitany3", "waitany64", "mutex", "semaphore", "wake1000", "waitany64_nt", "mutex_nt",
-          NULL},
+         {"waitany3", "waitany64", "mutex", "semaphore", "wake1000", "waitany64_nt",
+          "mutex_handoffs", NULL},
          0},
         {"locks",
          {"irql_get", "irql_raise", "systime", "spin1", "spin2", "obref1", "obref2", NULL},

@@ -38,7 +38,6 @@ double kb_native_lifecycle(void);
 double kb_native_waitany(int count);
 double kb_native_waitany_separate(int count); /* reference: objects on lines of their own */
 double kb_native_mutex(void);
-double kb_native_mutex_nt(void); /* reference: KMUTEX's hand-off algorithm */
 double kb_native_semaphore(void);
 double kb_native_wake1000(void);
 double kb_native_spin1(void);

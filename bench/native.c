@@ -11,10 +11,10 @@
  *   WaitAny        a 64-bit word of pending objects plus one such event: the
  *                  waiter claims the lowest pending bit (poll()-style)
  *   mutex          a FIFO ticket lock on futex words that spins a while
- *                  before it sleeps: hands off, as KMUTEX
- *   references     no target, shown under the figures they explain: WaitAny
- *                  over 64 event words on separate cache lines, and KMUTEX's
- *                  own hand-off algorithm, natively
+ *                  before it sleeps: hands off, as KMUTEX; both sides count
+ *                  the acquisitions that were hand-offs
+ *   reference      no target, shown under the figure it explains: WaitAny
+ *                  over 64 event words on separate cache lines
  *   semaphore      sem_t
  *   wake 1000      FUTEX_WAKE of every waiter on one generation word
  *   spin lock      pthread_spin_lock + pthread_spin_unlock (the driver calls
@@ -423,164 +423,82 @@ static double pair_run(void *(*Fn)(void *), void *Arg0, void *Arg1)
    then costs cache-line transfers, not system calls (a wake call at every
    unlock would let the other thread run alone meanwhile, and measure no
    hand-off at all). */
-static atomic_int mutex_next, mutex_serving, mutex_sleepers;
-static volatile long shared_count;
+static struct {
+    _Alignas(64) atomic_int next, serving, sleepers;
+    int last_owner;         /* 1 or 2: the seat of the thread that owned it last */
+    volatile long count;    /* changed only by the owner */
+    volatile long handoffs; /* acquisitions by the thread that did not own it last */
+} ticket;                   /* one cache line, as the driver's KMUTEX and counters */
 
 static void mutex_lock(void)
 {
-    int ticket = atomic_fetch_add(&mutex_next, 1);
+    int mine = atomic_fetch_add(&ticket.next, 1);
     for (int spins = 0, limit = wait_spin_limit; spins < limit; spins++) {
-        if (atomic_load_explicit(&mutex_serving, memory_order_acquire) == ticket)
+        if (atomic_load_explicit(&ticket.serving, memory_order_acquire) == mine)
             return;
         __builtin_ia32_pause();
     }
-    atomic_fetch_add(&mutex_sleepers, 1);
+    atomic_fetch_add(&ticket.sleepers, 1);
     for (;;) {
-        int now = atomic_load(&mutex_serving);
-        if (now == ticket)
+        int now = atomic_load(&ticket.serving);
+        if (now == mine)
             break;
-        futex(&mutex_serving, FUTEX_WAIT_PRIVATE, now);
+        futex(&ticket.serving, FUTEX_WAIT_PRIVATE, now);
     }
-    atomic_fetch_sub(&mutex_sleepers, 1);
+    atomic_fetch_sub(&ticket.sleepers, 1);
 }
 
 static void mutex_unlock(void)
 {
-    atomic_fetch_add(&mutex_serving, 1);
-    if (atomic_load(&mutex_sleepers))
-        futex(&mutex_serving, FUTEX_WAKE_PRIVATE, INT_MAX);
+    atomic_fetch_add(&ticket.serving, 1);
+    if (atomic_load(&ticket.sleepers))
+        futex(&ticket.serving, FUTEX_WAKE_PRIVATE, INT_MAX);
 }
 
 static void *mutex_loop(void *Arg)
 {
-    (void)Arg;
+    int seat = (int)(intptr_t)Arg;
     pair_begin();
     for (int i = 0; i < HANDOFFS; i++) {
         mutex_lock();
-        shared_count++;
+        ticket.count++;
+        if (ticket.last_owner != seat) { /* as the driver counts them */
+            ticket.last_owner = seat;
+            ticket.handoffs++;
+        }
         mutex_unlock();
     }
     pair_end();
     return NULL;
 }
 
-/* The median ns per acquisition over pair runs of Loop (after a warm-up),
-   each of which must leave *Count at 2 * HANDOFFS; < 0 if one did not. */
-static double handoff_runs(void *(*Loop)(void *), void *Arg0, void *Arg1, volatile long *Count)
-{
-    double ns[KB_RUNS + 1];
-    for (int run = 0; run <= KB_RUNS; run++) {
-        *Count = 0;
-        double t = pair_run(Loop, Arg0, Arg1);
-        if (t < 0 || *Count != 2L * HANDOFFS)
-            return -1;
-        ns[run] = t / (2.0 * HANDOFFS);
-    }
-    return median_of_runs(ns);
-}
+static double mutex_handoff_percent = -1; /* of the last kb_native_mutex */
 
 double kb_native_mutex(void)
 {
-    return handoff_runs(mutex_loop, NULL, NULL, &shared_count);
-}
-
-/* ---- mutex: NT's hand-off, the reference ---- */
-
-/* What KMUTEX's own algorithm costs natively, shown under the KMUTEX
-   figure as a reference (kmbench.c), without a target: the mutex is a lock
-   word, its owner and a FIFO of waiter blocks, on one cache line with the
-   count it protects (as the driver's); a waiter that finds it owned queues
-   a block on a line of its own and spins, then sleeps, on the block's
-   status; a release takes the first block under the lock word, makes its
-   waiter the owner, and sets the block's status after the unlock, which
-   lets the waiter return owning the mutex. The ticket lock above moves one
-   line a hand-off; this moves the waiter's block line as well. */
-typedef struct nt_block {
-    _Alignas(64) atomic_int status; /* 0 waiting, 1 granted, 2 waiting asleep */
-    struct nt_block *next;
-} nt_block;
-
-static struct {
-    _Alignas(64) atomic_int lock;
-    nt_block *owner, *head, *tail;
-    volatile long count;
-} nt_mutex;
-
-static nt_block nt_blocks[2]; /* one per thread of the pair */
-
-static void nt_lock_word(void)
-{
-    while (atomic_exchange_explicit(&nt_mutex.lock, 1, memory_order_acquire))
-        while (atomic_load_explicit(&nt_mutex.lock, memory_order_relaxed))
-            __builtin_ia32_pause();
-}
-
-static void nt_unlock_word(void)
-{
-    atomic_store_explicit(&nt_mutex.lock, 0, memory_order_release);
-}
-
-static void nt_acquire(nt_block *Me)
-{
-    nt_lock_word();
-    if (!nt_mutex.owner) {
-        nt_mutex.owner = Me;
-        nt_unlock_word();
-        return;
+    double ns[KB_RUNS + 1];
+    long handoffs = 0; /* over the timed runs */
+    ticket.last_owner = 0;
+    for (int run = 0; run <= KB_RUNS; run++) {
+        ticket.count = 0;
+        ticket.handoffs = 0;
+        double t = pair_run(mutex_loop, (void *)1, (void *)2);
+        if (t < 0 || ticket.count != 2L * HANDOFFS)
+            return -1;
+        ns[run] = t / (2.0 * HANDOFFS);
+        if (run > 0)
+            handoffs += ticket.handoffs;
     }
-    atomic_store_explicit(&Me->status, 0, memory_order_relaxed);
-    Me->next = NULL;
-    if (nt_mutex.tail)
-        nt_mutex.tail->next = Me;
-    else
-        nt_mutex.head = Me;
-    nt_mutex.tail = Me;
-    nt_unlock_word();
-    for (int spins = 0, limit = wait_spin_limit; spins < limit; spins++) {
-        if (atomic_load_explicit(&Me->status, memory_order_acquire) == 1)
-            return;
-        __builtin_ia32_pause();
-    }
-    int waiting = 0;
-    if (atomic_compare_exchange_strong(&Me->status, &waiting, 2))
-        while (atomic_load(&Me->status) == 2)
-            futex(&Me->status, FUTEX_WAIT_PRIVATE, 2);
+    mutex_handoff_percent = 100.0 * (double)handoffs / (2.0 * HANDOFFS * KB_RUNS);
+    return median_of_runs(ns);
 }
 
-static void nt_release(void)
+/* The percentage of hand-offs among the acquisitions kb_native_mutex just
+   measured: most, for a FIFO ticket lock (not all: a thread that unlocks
+   may take its next ticket before the other thread took its own). */
+static double native_mutex_handoffs(void)
 {
-    nt_lock_word();
-    nt_block *next = nt_mutex.head;
-    if (next) {
-        nt_mutex.head = next->next;
-        if (!nt_mutex.head)
-            nt_mutex.tail = NULL;
-    }
-    nt_mutex.owner = next;
-    nt_unlock_word();
-    /* After this the block may be queued again at once: only its address
-       is used for the wake. */
-    if (next && atomic_exchange_explicit(&next->status, 1, memory_order_release) == 2)
-        futex(&next->status, FUTEX_WAKE_PRIVATE, 1);
-}
-
-static void *nt_mutex_loop(void *Arg)
-{
-    nt_block *me = Arg;
-    pair_begin();
-    for (int i = 0; i < HANDOFFS; i++) {
-        nt_acquire(me);
-        nt_mutex.count++;
-        nt_release();
-    }
-    pair_end();
-    return NULL;
-}
-
-double kb_native_mutex_nt(void)
-{
-    double ns = handoff_runs(nt_mutex_loop, &nt_blocks[0], &nt_blocks[1], &nt_mutex.count);
-    return nt_mutex.owner ? -1 : ns; /* the last release left it free */
+    return mutex_handoff_percent;
 }
 
 /* ---- semaphore producer/consumer ---- */
@@ -915,40 +833,41 @@ typedef struct group_spec {
     struct {
         const char *key; /* as the driver prints it */
         double (*measure)(void);
-    } figs[8];
+        const char *unit; /* the BENCH line's suffix: NULL "ns", or "pct" */
+    } figs[10];
 } group_spec;
 
 static const group_spec groups[] = {
-    {"pingpong", {{"pingpong", pingpong_here}, {"lifecycle", kb_native_lifecycle}}},
+    {"pingpong", {{"pingpong", pingpong_here, NULL}, {"lifecycle", kb_native_lifecycle, NULL}}},
     {"waits",
-     {{"waitany3", waitany3},
-      {"waitany64", waitany64},
-      {"mutex", kb_native_mutex},
-      {"semaphore", kb_native_semaphore},
-      {"wake1000", kb_native_wake1000},
-      {"waitany64_nt", waitany64_separate},
-      {"mutex_nt", kb_native_mutex_nt}}},
+     {{"waitany3", waitany3, NULL},
+      {"waitany64", waitany64, NULL},
+      {"mutex", kb_native_mutex, NULL},
+      {"mutex_handoffs", native_mutex_handoffs, "pct"},
+      {"semaphore", kb_native_semaphore, NULL},
+      {"wake1000", kb_native_wake1000, NULL},
+      {"waitany64_nt", waitany64_separate, NULL}}},
     {"locks",
-     {{"irql_get", kb_native_load},
-      {"irql_raise", kb_native_loadstore},
-      {"systime", kb_native_load64},
-      {"spin1", kb_native_spin1},
-      {"spin2", kb_native_spin2},
-      {"obref1", kb_native_ref1},
-      {"obref2", kb_native_ref2}}},
+     {{"irql_get", kb_native_load, NULL},
+      {"irql_raise", kb_native_loadstore, NULL},
+      {"systime", kb_native_load64, NULL},
+      {"spin1", kb_native_spin1, NULL},
+      {"spin2", kb_native_spin2, NULL},
+      {"obref1", kb_native_ref1, NULL},
+      {"obref2", kb_native_ref2, NULL}}},
 };
 
 static int probe_group(const group_spec *G)
 {
     int failed = 0;
-    for (int i = 0; i < 8 && G->figs[i].key; i++) {
+    for (int i = 0; i < 10 && G->figs[i].key; i++) {
         double ns = G->figs[i].measure();
         if (ns < 0) {
             printf("BENCH error: native %s failed\n", G->figs[i].key);
             failed = 1;
             continue;
         }
-        printf("BENCH %s_ns=%.2f\n", G->figs[i].key, ns);
+        printf("BENCH %s_%s=%.2f\n", G->figs[i].key, G->figs[i].unit ? G->figs[i].unit : "ns", ns);
     }
     return failed;
 }

@@ -11,7 +11,7 @@
  * When the rounds' native ping-pong splits into fast and slow cross-CPU
  * hand-offs (fast_rounds), the ratios of each group are printed too. A
  * reference row has neither: it sets the same kmhost figure against another
- * native algorithm (KMUTEX's own, say), to show what the target's native
+ * native algorithm (64 separate event words, say), to show what the target's native
  * equivalent leaves out.
  */
 #include "kmbench.h"
