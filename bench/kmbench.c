@@ -21,7 +21,11 @@
  * does), and pins the native threads to that same CPU.
  *
  * Usage: kmbench [--kmhost PATH] [--bench-dir DIR] [--sample PATH]
- *                [--json PATH] [--rounds N] [--native-only]
+ *                [--json PATH] [--rounds N] [--native-only] [--compare KMHOST]
+ * --compare runs a second kmhost build on every driver in every round too
+ * (the three sides taking turns), for an A/B of two builds in the same
+ * machine states: a change to the dispatcher moves figures by less than
+ * the VM moves them between minutes.
  * Exit status: 0 every figure measured; 1 some kmhost or native figure
  * failed (what was measured is still printed and written); 2 usage error.
  */
@@ -37,7 +41,7 @@
 
 enum { CHILD_TIMEOUT_S = 180, DEFAULT_ROUNDS = 9 };
 
-enum side { KMHOST, NATIVE };
+enum side { KMHOST, NATIVE, OTHER }; /* OTHER: the --compare build */
 
 /* A figure with its target (a ratio to native, or an absolute kmhost value;
    0: none), and a reference row under one (REF: no target; the kmhost
@@ -121,15 +125,18 @@ static void add(const char *Key, enum side Side, double Value)
     if (Value < 0)
         return;
     /* The reference rows under this figure share its kmhost samples. */
-    for (int i = 0; Side == KMHOST && i < NFIGS; i++)
+    for (int i = 0; Side != NATIVE && i < NFIGS; i++)
         if (figs[i].same_as && strcmp(figs[i].same_as, Key) == 0)
-            add(figs[i].key, KMHOST, Value);
+            add(figs[i].key, Side, Value);
     if (Side == KMHOST && f->nkm < KB_MAX_ROUNDS) {
         f->km_round[f->nkm] = current_round;
         f->km[f->nkm++] = Value;
     } else if (Side == NATIVE && f->nnat < KB_MAX_ROUNDS) {
         f->nat_round[f->nnat] = current_round;
         f->nat[f->nnat++] = Value;
+    } else if (Side == OTHER && f->nother < KB_MAX_ROUNDS) {
+        f->other_round[f->nother] = current_round;
+        f->other[f->nother++] = Value;
     }
 }
 
@@ -220,7 +227,18 @@ static void add_memory(const run *R)
 
 typedef struct paths {
     char kmhost[PATH_MAX], dir[PATH_MAX], sample[PATH_MAX], self[PATH_MAX];
+    char other[PATH_MAX];   /* --compare: another kmhost build, or "" */
+    char home[2][PATH_MAX]; /* the temporary KMHOST_HOME of each build */
 } paths;
+
+/* The kmhost binary of a side, with its KMHOST_HOME set for the child: each
+   build has its own home, as the code integrity cache keeps the entries of
+   one build at a time. */
+static const char *kmhost_of(const paths *P, enum side Side)
+{
+    setenv("KMHOST_HOME", P->home[Side == OTHER], 1);
+    return Side == OTHER ? P->other : P->kmhost;
+}
 
 static int pinned_cpu;
 
@@ -235,10 +253,11 @@ static void driver_side(const paths *P, enum side Side, const char *Name, const 
     /* The kernel paths are measured as Windows runs them without Driver
        Verifier: the verifier's bookkeeping is a debugging cost, shown by the
        sample's figure, which runs with the default checks. */
-    const char *km[] = {P->kmhost, "run", "--verifier=none", sys, NULL};
+    const char *km[] = {Side == NATIVE ? "" : kmhost_of(P, Side), "run", "--verifier=none", sys,
+                        NULL};
     const char *native[] = {P->self, "--probe", Name, NULL};
     run r = {.side = Side, .keys = Keys};
-    run_child(&r, Side == KMHOST ? km : native, Cpu);
+    run_child(&r, Side == NATIVE ? native : km, Cpu);
     if (strcmp(Name, "memory") == 0)
         add_memory(&r);
 }
@@ -264,13 +283,17 @@ static void round_of(const paths *P, int Round, int NativeOnly)
          {"irql_get", "irql_raise", "systime", "spin1", "spin2", "obref1", "obref2", NULL},
          0},
     };
+    /* The sides in this round's order: native first in even rounds, kmhost
+       first in odd ones; with --compare the three take turns. */
+    static const enum side kinds[3] = {NATIVE, KMHOST, OTHER};
+    int nsides = NativeOnly ? 1 : P->other[0] ? 3 : 2;
+    enum side order[3];
+    for (int k = 0; k < nsides; k++)
+        order[k] = kinds[(k + Round) % nsides];
     for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
         int cpu = drivers[i].pinned ? pinned_cpu : -1;
-        for (int k = 0; k < 2; k++) {
-            enum side side = (k == 0) == (Round % 2 == 0) ? NATIVE : KMHOST;
-            if (side == NATIVE || !NativeOnly)
-                driver_side(P, side, drivers[i].name, drivers[i].keys, cpu);
-        }
+        for (int k = 0; k < nsides; k++)
+            driver_side(P, order[k], drivers[i].name, drivers[i].keys, cpu);
     }
 
     /* The start-up figures before the memory ones: a process that just ended
@@ -278,18 +301,20 @@ static void round_of(const paths *P, int Round, int NativeOnly)
     const char *entry[] = {P->self, "--probe", "entry", NULL};
     run e = {.side = NATIVE};
     add("sample", NATIVE, run_child(&e, entry, -1));
-    if (!NativeOnly) {
-        driver_side(P, KMHOST, "entry", NULL, -1);
-        const char *argv[] = {P->kmhost, "run", "--for", "0", P->sample, NULL};
-        run r = {.side = KMHOST};
-        add("sample", KMHOST, run_child(&r, argv, -1));
+    for (int k = 1; k < nsides; k++) { /* kmhost, then the --compare build */
+        enum side side = kinds[k];
+        driver_side(P, side, "entry", NULL, -1);
+        const char *argv[] = {kmhost_of(P, side), "run", "--for", "0", P->sample, NULL};
+        run r = {.side = side};
+        add("sample", side, run_child(&r, argv, -1));
     }
     const char *memory[] = {P->self, "--probe", "memory", NULL};
     run m = {.side = NATIVE};
     if (run_child(&m, memory, -1) >= 0)
         add_memory(&m);
-    if (!NativeOnly)
-        driver_side(P, KMHOST, "memory", NULL, -1);
+    for (int k = 0; k < nsides; k++)
+        if (order[k] != NATIVE)
+            driver_side(P, order[k], "memory", NULL, -1);
     current_round = -1;
 }
 
@@ -303,6 +328,9 @@ static void derive_scaling(void)
         add("obref_scaling", KMHOST, k2 / k1);
     if (n1 > 0 && n2 >= 0)
         add("obref_scaling", NATIVE, n2 / n1);
+    double o1 = kb_median(one->other, one->nother), o2 = kb_median(two->other, two->nother);
+    if (o1 > 0 && o2 >= 0)
+        add("obref_scaling", OTHER, o2 / o1);
 }
 
 /* ---- the machine ---- */
@@ -345,15 +373,17 @@ static int remove_entry(const char *Path, const struct stat *St, int Flag, struc
     return remove(Path);
 }
 
-static int make_home(const paths *P, char *Home, size_t Len)
+/* A temporary KMHOST_HOME in Home in which Kmhost turned TESTSIGNING on. */
+static int make_home(const char *Kmhost, char *Home, size_t Len)
 {
     snprintf(Home, Len, "%s/kmbench-home.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(Home)) {
         fprintf(stderr, "kmbench: cannot create a temporary KMHOST_HOME: %s\n", strerror(errno));
+        Home[0] = '\0';
         return 1;
     }
     setenv("KMHOST_HOME", Home, 1);
-    const char *argv[] = {P->kmhost, "bcdedit", "-set", "TESTSIGNING", "ON", NULL};
+    const char *argv[] = {Kmhost, "bcdedit", "-set", "TESTSIGNING", "ON", NULL};
     kb_child c = {.argv = argv, .cpu = -1, .timeout_s = 60};
     char why[1024];
     if (kb_run_child(&c, why, sizeof(why)) != 0) {
@@ -385,13 +415,15 @@ static void usage(FILE *Out)
 {
     fprintf(Out,
             "usage: kmbench [--kmhost PATH] [--bench-dir DIR] [--sample PATH] [--json PATH]\n"
-            "               [--rounds N] [--native-only]\n"
+            "               [--rounds N] [--native-only] [--compare KMHOST]\n"
             "  --kmhost PATH     the kmhost binary (default: ../kmhost next to kmbench)\n"
             "  --bench-dir DIR   where bench_*.sys are (default: kmbench's directory)\n"
             "  --sample PATH     the signed sample driver (default: kthreads-signed.sys there)\n"
             "  --json PATH       where to write the results (default: results.json there)\n"
             "  --rounds N        rounds of measurements, 1..%d (default %d)\n"
-            "  --native-only     measure the native figures only\n",
+            "  --native-only     measure the native figures only\n"
+            "  --compare KMHOST  also run another kmhost build in every round, and print\n"
+            "                    its figures against the first one's\n",
             KB_MAX_ROUNDS, DEFAULT_ROUNDS);
 }
 
@@ -426,6 +458,8 @@ int main(int argc, char **argv)
             dst = p.sample;
         else if (strcmp(argv[i], "--json") == 0)
             dst = json;
+        else if (strcmp(argv[i], "--compare") == 0)
+            dst = p.other;
         else if (strcmp(argv[i], "--rounds") != 0) {
             fprintf(stderr, "kmbench: unknown argument '%s'\n", argv[i]);
             usage(stderr);
@@ -451,11 +485,12 @@ int main(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    char home[PATH_MAX] = "", mach[512], load0[64], load1[64];
+    char mach[512], load0[64], load1[64];
     pinned_cpu = kb_first_cpu();
     machine(mach, sizeof(mach));
     load_average(load0, sizeof(load0));
-    if (!native_only && make_home(&p, home, sizeof(home)) != 0) {
+    if (!native_only && (make_home(p.kmhost, p.home[0], PATH_MAX) != 0 ||
+                         (p.other[0] && make_home(p.other, p.home[1], PATH_MAX) != 0))) {
         note_error("could not set up a kmhost home with TESTSIGNING ON");
         native_only = 1;
     }
@@ -466,10 +501,13 @@ int main(int argc, char **argv)
     }
     derive_scaling();
     load_average(load1, sizeof(load1));
-    if (home[0])
-        nftw(home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    for (int h = 0; h < 2; h++)
+        if (p.home[h][0])
+            nftw(p.home[h], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 
     kb_print_table(figs, NFIGS, mach, load0, load1, rounds);
+    if (p.other[0] && !native_only)
+        kb_print_comparison(figs, NFIGS, p.other);
     int failed = failures > 0;
     if (native_only && !failed)
         note_error("kmhost not run (--native-only)");

@@ -27,6 +27,9 @@ typedef struct figure {
     double km[KB_MAX_ROUNDS], nat[KB_MAX_ROUNDS];
     int nkm, nnat;
     int km_round[KB_MAX_ROUNDS], nat_round[KB_MAX_ROUNDS]; /* the round of each sample */
+    /* kmbench --compare: the same figure under the other kmhost build. */
+    double other[KB_MAX_ROUNDS];
+    int nother, other_round[KB_MAX_ROUNDS];
     /* A reference row (no target): its kmhost samples are those of figure
        same_as, its native ones those of its own native algorithm. */
     const char *same_as;
@@ -78,6 +81,9 @@ int kb_cpu_count(void);
 double kb_median(const double *Values, int Count); /* < 0 when Count is 0 */
 void kb_print_table(figure *Figs, int Count, const char *Machine, const char *LoadBefore,
                     const char *LoadAfter, int Rounds);
+/* kmbench --compare: each figure under the other build against kmhost's, in
+   all rounds and in the rounds with a fast and with a slow hand-off. */
+void kb_print_comparison(figure *Figs, int Count, const char *Other);
 int kb_write_json(const char *Path, figure *Figs, int Count, const char *Machine,
                   const char *LoadBefore, const char *LoadAfter, int Rounds, const char *Errors);
 

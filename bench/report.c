@@ -205,6 +205,55 @@ void kb_print_table(figure *Figs, int Count, const char *Machine, const char *Lo
         printf("  %-16s %s\n", Figs[i].key, Figs[i].native_what);
 }
 
+/* The ratios other / kmhost of the rounds in which both builds have a
+   sample, of those Only marks (NULL: all); their median, or < 0. */
+static double other_ratio(const figure *F, const bool *Only)
+{
+    double r[KB_MAX_ROUNDS];
+    int n = 0;
+    for (int i = 0; i < F->nother; i++) {
+        int round = F->other_round[i];
+        if (round < 0 || round >= KB_MAX_ROUNDS || (Only && !Only[round]))
+            continue;
+        for (int j = 0; j < F->nkm; j++)
+            if (F->km_round[j] == round && F->km[j] > 0) {
+                r[n++] = F->other[i] / F->km[j];
+                break;
+            }
+    }
+    return n > 0 ? kb_median(r, n) : -1;
+}
+
+void kb_print_comparison(figure *Figs, int Count, const char *Other)
+{
+    bool fast[KB_MAX_ROUNDS], slow[KB_MAX_ROUNDS];
+    double split = fast_rounds(Figs, Count, fast);
+    for (int r = 0; r < KB_MAX_ROUNDS; r++)
+        slow[r] = split > 0 && !fast[r];
+    printf("\n--compare %s against kmhost (ratio: median of the rounds' other / kmhost", Other);
+    if (split > 0)
+        printf("; then over the rounds with a fast (< %.0f ns) and a slow hand-off", split);
+    printf(")\n%-34s %-4s %11s %11s %8s\n", "figure", "unit", "kmhost", "other", "ratio");
+    for (int i = 0; i < Count; i++) {
+        const figure *f = &Figs[i];
+        char k[32], o[32];
+        number(kb_median(f->km, f->nkm), k, sizeof(k));
+        number(kb_median(f->other, f->nother), o, sizeof(o));
+        double q = other_ratio(f, NULL);
+        printf("%-34s %-4s %11s %11s ", f->label, f->unit, k, o);
+        if (q < 0)
+            printf("%8s", "n/a");
+        else
+            printf("%7.3fx", q);
+        if (split > 0) {
+            double a = other_ratio(f, fast), b = other_ratio(f, slow);
+            if (a >= 0 && b >= 0)
+                printf("   fast %.3fx / slow %.3fx", a, b);
+        }
+        printf("\n");
+    }
+}
+
 static void json_string(FILE *F, const char *S)
 {
     fputc('"', F);
@@ -295,6 +344,14 @@ int kb_write_json(const char *Path, figure *Figs, int Count, const char *Machine
         json_number(f, split > 0 ? ratio_of(g, fast) : -1);
         fprintf(f, ", \"ratio_slow_rounds\": ");
         json_number(f, split > 0 ? ratio_of(g, slow) : -1);
+        if (g->nother > 0) { /* kmbench --compare */
+            fprintf(f, ",\n     \"other\": ");
+            json_number(f, kb_median(g->other, g->nother));
+            fprintf(f, ", \"other_over_kmhost\": ");
+            json_number(f, other_ratio(g, NULL));
+            fprintf(f, ", \"other_samples\": ");
+            json_samples(f, g->other, g->nother);
+        }
         fprintf(f, "}%s\n", i + 1 < Count ? "," : "");
     }
     fprintf(f, "  ],\n  \"errors\": ");
