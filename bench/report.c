@@ -39,22 +39,29 @@ double kb_median(const double *Values, int Count)
     return Count % 2 ? v[Count / 2] : (v[Count / 2 - 1] + v[Count / 2]) / 2;
 }
 
-/* The ratios of the rounds in which both sides have a sample, of those
-   rounds Only marks (NULL: all); their count. */
-static int round_ratios_of(const figure *F, double *Out, const bool *Only)
+/* Num / Den of each round in which both have a sample (Rounds: the round
+   of each sample), of those rounds Only marks (NULL: all); their count. */
+static int paired_ratios(const double *Num, const int *NumRounds, int NumCount, const double *Den,
+                         const int *DenRounds, int DenCount, const bool *Only, double *Out)
 {
     int n = 0;
-    for (int i = 0; i < F->nkm; i++) {
-        int r = F->km_round[i];
+    for (int i = 0; i < NumCount; i++) {
+        int r = NumRounds[i];
         if (r < 0 || r >= KB_MAX_ROUNDS || (Only && !Only[r]))
             continue;
-        for (int j = 0; j < F->nnat; j++)
-            if (r == F->nat_round[j] && F->nat[j] > 0) {
-                Out[n++] = F->km[i] / F->nat[j];
+        for (int j = 0; j < DenCount; j++)
+            if (r == DenRounds[j] && Den[j] > 0) {
+                Out[n++] = Num[i] / Den[j];
                 break;
             }
     }
     return n;
+}
+
+/* kmhost / native per round. */
+static int round_ratios_of(const figure *F, double *Out, const bool *Only)
+{
+    return paired_ratios(F->km, F->km_round, F->nkm, F->nat, F->nat_round, F->nnat, Only, Out);
 }
 
 static int round_ratios(const figure *F, double *Out)
@@ -210,17 +217,7 @@ void kb_print_table(figure *Figs, int Count, const char *Machine, const char *Lo
 static double other_ratio(const figure *F, const bool *Only)
 {
     double r[KB_MAX_ROUNDS];
-    int n = 0;
-    for (int i = 0; i < F->nother; i++) {
-        int round = F->other_round[i];
-        if (round < 0 || round >= KB_MAX_ROUNDS || (Only && !Only[round]))
-            continue;
-        for (int j = 0; j < F->nkm; j++)
-            if (F->km_round[j] == round && F->km[j] > 0) {
-                r[n++] = F->other[i] / F->km[j];
-                break;
-            }
-    }
+    int n = paired_ratios(F->other, F->other_round, F->nother, F->km, F->km_round, F->nkm, Only, r);
     return n > 0 ? kb_median(r, n) : -1;
 }
 
