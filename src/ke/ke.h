@@ -222,13 +222,36 @@ static inline PLIST_ENTRY KiOwnedMutants(PKTHREAD t)
     return &t->MutantListHead;
 }
 
-/* The object's own lock: bit 7 of DISPATCHER_HEADER.Lock (see include/nt/ke.h). */
+/* The object's own lock: bit 7 of DISPATCHER_HEADER.Lock, its Type byte
+   (see include/nt/ke.h). The unlock counts a version in the lock word's
+   bytes 1 and 3 (wait.c, before KiUnlockObject): KiNextLockWord is a word
+   unlocked with its version counted (a timer's, which has none, only
+   unlocked). */
+#define KI_LOCK_BIT 0x80
+#define KI_VERSION_MASK 0xff00ff00u
+static inline bool KiIsTimerType(UCHAR Type)
+{
+    return Type == TimerNotificationObject || Type == TimerSynchronizationObject;
+}
+static inline LONG KiNextLockWord(LONG Word)
+{
+    uint32_t w = (uint32_t)Word & ~(uint32_t)KI_LOCK_BIT;
+    if (KiIsTimerType((UCHAR)(w & 0x7f)))
+        return (LONG)w;
+    uint32_t v = ((w >> 8) & 0xffu) | ((w >> 16) & 0xff00u);
+    v++;
+    return (LONG)((w & ~KI_VERSION_MASK) | ((v & 0xffu) << 8) | ((v & 0xff00u) << 16));
+}
 KM_MSABI void KiLockObject(DISPATCHER_HEADER *Header);
 KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header);
 
 /* With the object's lock held, after its SignalState rose: satisfy the waits
    it can satisfy, in wait-list order (wait.c). */
 KM_MSABI void KiWaitTest(DISPATCHER_HEADER *Header);
+
+/* The processor has `prefetchw` (KiSetUnqueued, event.c); set with the
+   first thread (wait.c). */
+extern _Atomic bool KiPrefetchw;
 
 /* Initialise a thread's dispatcher state (wait.c). */
 void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr);

@@ -62,15 +62,23 @@
 #include "ke/ke.h"
 #include "vf/vf.h"
 
+#include <cpuid.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
 
-#define KI_LOCK_BIT 0x80
-
 /* kmhost may run on one CPU only: waits never spin (KiParkThread). Set
    with the first thread, after the HAL counted the processors. */
 static _Atomic bool KiSingleCpu;
+
+/* ke.h: set with the first thread. */
+_Atomic bool KiPrefetchw;
+
+static bool KiProcessorHasPrefetchw(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 8));
+}
 
 /* Per signaller thread: see KiFlushDeferredWakes. */
 static __thread PLIST_ENTRY KiDeferredHead;
@@ -243,24 +251,6 @@ static KM_SLOWPATH void KiFlushDeferredWakes(void)
  * fewer than 65536 unlocks could have happened, which a bound on the time
  * between the two reads ensures.
  */
-#define KI_VERSION_MASK 0xff00ff00u
-static inline bool KiIsTimerType(UCHAR Type)
-{
-    return Type == TimerNotificationObject || Type == TimerSynchronizationObject;
-}
-
-/* Word, unlocked, with its version counted (a timer's, which has none, only
-   unlocked). */
-static inline LONG KiNextLockWord(LONG Word)
-{
-    uint32_t w = (uint32_t)Word & ~(uint32_t)KI_LOCK_BIT;
-    if (KiIsTimerType((UCHAR)(w & 0x7f)))
-        return (LONG)w;
-    uint32_t v = ((w >> 8) & 0xffu) | ((w >> 16) & 0xff00u);
-    v++;
-    return (LONG)((w & ~KI_VERSION_MASK) | ((v & 0xffu) << 8) | ((v & 0xff00u) << 16));
-}
-
 KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header)
 {
     _Atomic LONG *lock = (_Atomic LONG *)&Header->Lock;
@@ -422,6 +412,9 @@ void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr)
     Thread->SpinBudget = 64;
     atomic_store_explicit(&KiSingleCpu, HalpProcessorCount() == 1, /* fixed once the HAL is up */
                           memory_order_relaxed);
+    static _Atomic bool asked; /* a cpuid costs microseconds on a VM: once */
+    if (!atomic_exchange_explicit(&asked, true, memory_order_relaxed))
+        atomic_store_explicit(&KiPrefetchw, KiProcessorHasPrefetchw(), memory_order_relaxed);
     Thread->Process = Process;
     Thread->Pcr = Pcr;
     Thread->Priority = 8;
