@@ -22,18 +22,22 @@ KM_EXPORT(KeInitializeEvent);
 /*
  * As a waiter takes a signalled object without its lock (KiTakeUnlocked,
  * wait.c), an event that is not signalled and has nobody queued is set by
- * one compare-exchange of its lock word and SignalState. The locked path writes the line three
- * times (lock, state, unlock), and a waiter spinning on the object (KiSpinOnObjects) reads it in
- * between, so that each write may have to fetch it back. The wait list is read between the read of
- * the lock word and the exchange; the exchange succeeds only if the word is still the same
- * (unlocked, same version), so no thread held the lock meanwhile and the list read was of a
- * settled, empty list. The version is counted, as for KiTakeUnlocked, so that a snapshot
- * (KiSnapshotLowest) sees the change. Before the read, `prefetchw` asks for the line for writing: a
- * read alone would fetch it shared from the spinning waiter and the exchange then fetch it again,
- * one transfer more than the lock's single one (measured: WaitAny over 64 a fifth slower without it
- * when a transfer is slow, docs/performance.md). 64-bit Windows 8.1 and later require the
- * instruction of the processor; on one that does not report it (CPUID 0x80000001, ECX bit 8: Intel
- * before Broadwell) events are set under the lock.
+ * one compare-exchange of its lock word and SignalState. The locked path
+ * writes the line three times (lock, state, unlock), and a waiter spinning
+ * on the object (KiSpinOnObjects) reads it in between, so that each write
+ * may have to fetch it back. The wait list is read between the read of the
+ * lock word and the exchange; the exchange succeeds only if the word is
+ * still the same (unlocked, same version), so no thread held the lock
+ * meanwhile and the list read was of a settled, empty list. The version is
+ * counted, as for KiTakeUnlocked, so that a snapshot (KiSnapshotLowest)
+ * sees the change. Before the read, `prefetchw` asks for the line for
+ * writing: a read alone would fetch it shared from the spinning waiter and
+ * the exchange then fetch it again, one transfer more than the lock's
+ * single one (measured: WaitAny over 64 a fifth slower without it when a
+ * transfer is slow, docs/performance.md). 64-bit Windows 8.1 and later
+ * require the instruction of the processor; on one that does not report it
+ * (CPUID 0x80000001, ECX bit 8: Intel before Broadwell) events are set
+ * under the lock.
  */
 /* The list is read without the lock; its writers hold it. The read is only
    believed if the exchange after it finds the lock word unchanged, so the
