@@ -254,33 +254,36 @@ static void KmCreateTemporaryService(KM_RUN_ITEM *Item)
         KmWarnNoServiceKey(Item);
 }
 
-/* For a driver file that did not load and whose key this run did not
-   write: a temporary key an earlier run left (one that ended in a bug
-   check), which would otherwise stay, naming another image. */
-static void KmDeleteStaleTemporaryService(KM_RUN_ITEM *Item)
+/* Deletes Item's service key; with OnlyMarked, only if it carries the
+   KmhostTemporary value. */
+static void KmDeleteServiceKey(const KM_RUN_ITEM *Item, bool OnlyMarked)
 {
     char path[512];
     CM_STORE *store;
     CM_KEY_ID key;
     ULONG temporary = 0;
-    if (Item->TemporaryKey || !NT_SUCCESS(CmStoreDefault(&store)))
+    if (!NT_SUCCESS(CmStoreDefault(&store)))
         return;
     CmServiceKeyPath(Item->Service, path, sizeof(path));
     if (NT_SUCCESS(CmOpenKey(store, 0, path, &key)) &&
-        NT_SUCCESS(CmQueryValueDword(store, key, KM_TEMPORARY_VALUE, &temporary)) && temporary)
+        (!OnlyMarked ||
+         (NT_SUCCESS(CmQueryValueDword(store, key, KM_TEMPORARY_VALUE, &temporary)) && temporary)))
         CmDeleteKeyTree(store, key);
+}
+
+/* For a driver file that did not load and whose key this run did not
+   write: a temporary key an earlier run left (one that ended in a bug
+   check), which would otherwise stay, naming another image. */
+static void KmDeleteStaleTemporaryService(KM_RUN_ITEM *Item)
+{
+    if (!Item->TemporaryKey)
+        KmDeleteServiceKey(Item, true);
 }
 
 static void KmDeleteTemporaryService(KM_RUN_ITEM *Item)
 {
-    char path[512];
-    CM_STORE *store;
-    CM_KEY_ID key;
-    if (!Item->TemporaryKey || !NT_SUCCESS(CmStoreDefault(&store)))
-        return;
-    CmServiceKeyPath(Item->Service, path, sizeof(path));
-    if (NT_SUCCESS(CmOpenKey(store, 0, path, &key)))
-        CmDeleteKeyTree(store, key);
+    if (Item->TemporaryKey)
+        KmDeleteServiceKey(Item, false);
 }
 
 /* A driver file's temporary service key is written when driver code first

@@ -86,6 +86,8 @@ _Static_assert(sizeof(PROCESSOR_NUMBER) == 4, "PROCESSOR_NUMBER");
 /* Processors the emulated machine reports (the CPUs kmhost may run on when
    it starts, at most 64: one group). Fixed by HalInitSystem. */
 ULONG HalpProcessorCount(void);
+/* Whether the processor has `prefetchw` (ke/event.c's lock-free set). */
+BOOLEAN HalpHasPrefetchw(void);
 /* Lets the calling host thread run only on the CPUs of the processors in
    Mask (0, or every processor: on all of them again). FALSE when the host
    refused; nothing changed then. Signal-safe (one system call). */

@@ -5,7 +5,7 @@
  * group-aware routines see group 0 only). Processor i is the i-th of those
  * host CPUs, and a thread bound to processors (KeSetSystemAffinityThreadEx)
  * runs only on theirs.
- * Invariant: HalpCount, HalpHostCpu and KeNumberProcessors are set once, by
+ * Invariant: HalpCount, HalpHostCpu, HalpPrefetchw and KeNumberProcessors are set once, by
  * HalInitSystem, before driver code runs, and never change. The current
  * processor is the Prcb.Number of the thread's KPCR, the same field the
  * inline KeGetCurrentProcessorNumber reads; ps assigns it, and the affinity
@@ -13,6 +13,7 @@
  */
 #include "hal/trap.h"
 
+#include <cpuid.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #define HALP_MAX_PROCESSORS 64
 
 static ULONG HalpCount = 1;
+static BOOLEAN HalpPrefetchw; /* the processor has `prefetchw` */
 static int HalpHostCpu[HALP_MAX_PROCESSORS];
 static cpu_set_t HalpStartSet;     /* every processor's CPU: a thread's user affinity */
 static __thread BOOLEAN HalpBound; /* this host thread runs on fewer CPUs than that */
@@ -43,6 +45,8 @@ void HalpInitProcessors(void)
     }
     HalpCount = n;
     KeNumberProcessors = (CCHAR)n;
+    unsigned a, b, c, d; /* CPUID 0x80000001, ECX bit 8: PRFCHW */
+    HalpPrefetchw = __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 8));
 }
 
 BOOLEAN HalpBindThread(KAFFINITY Mask)
@@ -76,6 +80,11 @@ BOOLEAN HalpThreadIsBound(const void **Set, size_t *Size)
 ULONG HalpProcessorCount(void)
 {
     return HalpCount;
+}
+
+BOOLEAN HalpHasPrefetchw(void)
+{
+    return HalpPrefetchw;
 }
 
 static KAFFINITY HalpActiveMask(void)

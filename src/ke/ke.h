@@ -115,18 +115,27 @@ static inline KIRQL KiCurrentIrql(void)
 /* Writes the IRQL byte of the KPCR (patched `mov cr8` and the trap handler
    write the same byte); a compiler barrier either side, as the processor's
    `mov cr8` is one. */
-static inline void KiWriteIrql(KIRQL Irql)
+static inline void KiWriteIrqlOf(KPCR *Pcr, KIRQL Irql)
 {
     atomic_signal_fence(memory_order_seq_cst);
-    HalPcr()->Irql = Irql;
+    Pcr->Irql = Irql;
     atomic_signal_fence(memory_order_seq_cst);
 }
+static inline void KiWriteIrql(KIRQL Irql)
+{
+    KiWriteIrqlOf(HalPcr(), Irql);
+}
 
-/* KPCR.InterruptRequest: see KiLowerIrqlFrom. */
-static inline UCHAR KiInterruptRequest(void)
+/* KPCR.InterruptRequest: see KiLowerIrqlFrom. The Of forms take the
+   current thread's KPCR read once (spinlock.c's fast paths). */
+static inline UCHAR KiInterruptRequestOf(KPCR *Pcr)
 {
     atomic_signal_fence(memory_order_seq_cst);
-    return *(volatile UCHAR *)&HalPcr()->InterruptRequest;
+    return *(volatile UCHAR *)&Pcr->InterruptRequest;
+}
+static inline UCHAR KiInterruptRequest(void)
+{
+    return KiInterruptRequestOf(HalPcr());
 }
 static inline void KiSetInterruptRequest(UCHAR Value)
 {
@@ -249,8 +258,8 @@ KM_MSABI void KiUnlockObject(DISPATCHER_HEADER *Header);
    it can satisfy, in wait-list order (wait.c). */
 KM_MSABI void KiWaitTest(DISPATCHER_HEADER *Header);
 
-/* The processor has `prefetchw` (KiSetUnqueued, event.c); set with the
-   first thread (wait.c). */
+/* The processor has `prefetchw` (KiSetUnqueued, event.c): the HAL's
+   HalpHasPrefetchw, copied with every thread (wait.c). */
 extern _Atomic bool KiPrefetchw;
 
 /* Initialise a thread's dispatcher state (wait.c). */

@@ -121,9 +121,7 @@ static inline int KipTryAcquireFast(PKSPIN_LOCK SpinLock, KIRQL Level, KIRQL *Ol
     *Old = old;
     if (__builtin_expect(old > Level || VfpEnabled(VF_LOCKS | VF_DEADLOCK), 0))
         return 0;
-    atomic_signal_fence(memory_order_seq_cst); /* KiWriteIrql's barriers */
-    pcr->Irql = Level;
-    atomic_signal_fence(memory_order_seq_cst);
+    KiWriteIrqlOf(pcr, Level);
     return __builtin_expect(__atomic_fetch_or(SpinLock, 1, __ATOMIC_ACQUIRE) & 1, 0) ? -1 : 1;
 }
 
@@ -177,10 +175,8 @@ VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
     }
     KipRelease(SpinLock);
     /* KiLowerIrqlFrom, NewIrql known not to be above irql. */
-    atomic_signal_fence(memory_order_seq_cst);
-    pcr->Irql = NewIrql;
-    atomic_signal_fence(memory_order_seq_cst);
-    if (NewIrql < irql && __builtin_expect(*(volatile UCHAR *)&pcr->InterruptRequest != 0, 0))
+    KiWriteIrqlOf(pcr, NewIrql);
+    if (NewIrql < irql && __builtin_expect(KiInterruptRequestOf(pcr) != 0, 0))
         KiIrqlLowered(irql, NewIrql);
 }
 KM_EXPORT(KeReleaseSpinLock);

@@ -62,7 +62,6 @@
 #include "ke/ke.h"
 #include "vf/vf.h"
 
-#include <cpuid.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -71,14 +70,8 @@
    with the first thread, after the HAL counted the processors. */
 static _Atomic bool KiSingleCpu;
 
-/* ke.h: set with the first thread. */
+/* ke.h: set with every thread, as KiSingleCpu. */
 _Atomic bool KiPrefetchw;
-
-static bool KiProcessorHasPrefetchw(void)
-{
-    unsigned a, b, c, d;
-    return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 8));
-}
 
 /* Per signaller thread: see KiFlushDeferredWakes. */
 static __thread PLIST_ENTRY KiDeferredHead;
@@ -412,9 +405,7 @@ void KiInitializeThread(PKTHREAD Thread, struct _KPROCESS *Process, KPCR *Pcr)
     Thread->SpinBudget = 64;
     atomic_store_explicit(&KiSingleCpu, HalpProcessorCount() == 1, /* fixed once the HAL is up */
                           memory_order_relaxed);
-    static _Atomic bool asked; /* a cpuid costs microseconds on a VM: once */
-    if (!atomic_exchange_explicit(&asked, true, memory_order_relaxed))
-        atomic_store_explicit(&KiPrefetchw, KiProcessorHasPrefetchw(), memory_order_relaxed);
+    atomic_store_explicit(&KiPrefetchw, HalpHasPrefetchw(), memory_order_relaxed);
     Thread->Process = Process;
     Thread->Pcr = Pcr;
     Thread->Priority = 8;
