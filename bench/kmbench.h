@@ -31,8 +31,10 @@ typedef struct figure {
     double other[KB_MAX_ROUNDS];
     int nother, other_round[KB_MAX_ROUNDS];
     /* A reference row (no target): its kmhost samples are those of figure
-       same_as, its native ones those of its own native algorithm. */
-    const char *same_as;
+       same_as, its native ones those of its own native algorithm; or its
+       native samples are those of figure native_same_as, its kmhost ones
+       those of another layout in the driver. */
+    const char *same_as, *native_same_as;
 } figure;
 
 /* ---- native.c: each returns one sample (median of KB_RUNS), or < 0 ---- */
