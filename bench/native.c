@@ -173,7 +173,7 @@ static void meet(void)
 
 /* Both words on one cache line: this protocol's best layout (a set and a
    take are one instruction each, so one line moving is all a hand-off
-   costs; on lines of their own the trip took 86-116 ns against 59-69 where
+   costs; on lines of their own the trip took 79-116 ns against 67-69 where
    a line moves in about 35 ns, about the same where it moves in 220). */
 static struct {
     atomic_int ping, pong;

@@ -21,12 +21,12 @@
  * and sets the other writes that line twice, 15-25 ns apart (the wait's
  * return, the loop, the set's checks), and the other thread's spin reads the
  * line back in between: in the VM state where a line moves between the CPUs
- * in about 35 ns that costs kmhost a transfer more per hand-off (125 against
- * 82 ns a trip), while the native equivalent, whose set and take are one
- * instruction each, is fastest with its two words on one line (69 ns; 86-116
- * on lines of their own). So the figure gives each side its best layout, as
- * a driver that cares lays its events out (waits.c does the same), and
- * pingpong_line shows the other.
+ * in about 35 ns that costs kmhost a transfer more per hand-off (121-126
+ * against 83-87 ns a trip), while the native equivalent, whose set and take
+ * are one instruction each, is fastest with its two words on one line (67-69
+ * ns; 79-116 on lines of their own). So the figure gives each side its best
+ * layout, as a driver that cares lays its events out (waits.c does the
+ * same), and pingpong_line shows the other.
  */
 #include "kbench.h"
 
