@@ -835,6 +835,10 @@ static double waitany64(void)
 {
     return kb_native_waitany(64);
 }
+static double waitany3_separate(void)
+{
+    return kb_native_waitany_separate(3);
+}
 static double waitany64_separate(void)
 {
     return kb_native_waitany_separate(64);
@@ -853,6 +857,7 @@ static const group_spec groups[] = {
     {"pingpong", {{"pingpong", pingpong_here, NULL}, {"lifecycle", kb_native_lifecycle, NULL}}},
     {"waits",
      {{"waitany3", waitany3, NULL},
+      {"waitany3_nt", waitany3_separate, NULL},
       {"waitany64", waitany64, NULL},
       {"mutex", kb_native_mutex, NULL},
       {"mutex_handoffs", native_mutex_handoffs, "pct"},

@@ -9,7 +9,8 @@
  * ratio of the medians. It meets its target when the ratio is at most
  * max_ratio and the kmhost value at most max_kmhost (whichever are set).
  * When the rounds' native ping-pong splits into fast and slow cross-CPU
- * hand-offs (fast_rounds), the ratios of each group are printed too. A
+ * hand-offs (fast_rounds), the ratios of each group are printed too,
+ * without the rounds whose sides met different states. A
  * reference row has neither: it sets the same kmhost figure against another
  * native algorithm (64 separate event words, say), to show what the target's native
  * equivalent leaves out.
@@ -73,11 +74,19 @@ static int round_ratios(const figure *F, double *Out)
    different costs, minute by minute (docs/performance.md): when the native
    ping-pong of the rounds falls into two groups, the slowest round at least
    twice the fastest, the rounds below the geometric mean of the two ends
-   are the fast ones. Marks them in Fast and returns the split in ns, or
-   returns < 0 when the rounds do not fall apart so. */
-static double fast_rounds(const figure *Figs, int Count, bool Fast[KB_MAX_ROUNDS])
+   are the fast ones and the others the slow ones, except a round whose
+   kmhost (or --compare) ping-pong fell on the other side of that line: the
+   machine changed state between the sides of that round, whose ratios then
+   compare two states, so it is in neither group. Marks Fast and Slow and
+   returns the split in ns, or returns < 0 (nothing marked) when the rounds
+   do not fall apart so. Mixed, if not NULL, gets the rounds left out. */
+static double fast_rounds(const figure *Figs, int Count, bool Fast[KB_MAX_ROUNDS],
+                          bool Slow[KB_MAX_ROUNDS], int *Mixed)
 {
     memset(Fast, 0, KB_MAX_ROUNDS * sizeof(bool));
+    memset(Slow, 0, KB_MAX_ROUNDS * sizeof(bool));
+    if (Mixed)
+        *Mixed = 0;
     for (int i = 0; i < Count; i++) {
         const figure *f = &Figs[i];
         if (strcmp(f->key, "pingpong2") != 0 || f->nnat < 2)
@@ -90,9 +99,20 @@ static double fast_rounds(const figure *Figs, int Count, bool Fast[KB_MAX_ROUNDS
         if (lo <= 0 || hi < 2 * lo)
             return -1;
         double split = sqrt(lo * hi);
-        for (int j = 0; j < f->nnat; j++)
-            if (f->nat_round[j] >= 0 && f->nat_round[j] < KB_MAX_ROUNDS)
-                Fast[f->nat_round[j]] = f->nat[j] < split;
+        for (int j = 0; j < f->nnat; j++) {
+            int r = f->nat_round[j];
+            if (r < 0 || r >= KB_MAX_ROUNDS)
+                continue;
+            bool fast = f->nat[j] < split, agree = true;
+            for (int k = 0; k < f->nkm; k++)
+                agree = agree && (f->km_round[k] != r || (f->km[k] < split) == fast);
+            for (int k = 0; k < f->nother; k++)
+                agree = agree && (f->other_round[k] != r || (f->other[k] < split) == fast);
+            Fast[r] = agree && fast;
+            Slow[r] = agree && !fast;
+            if (!agree && Mixed)
+                ++*Mixed;
+        }
         return split;
     }
     return -1;
@@ -196,11 +216,21 @@ void kb_print_table(figure *Figs, int Count, const char *Machine, const char *Lo
         printf("\n");
     }
     bool fast[KB_MAX_ROUNDS], slow[KB_MAX_ROUNDS];
-    double split = fast_rounds(Figs, Count, fast);
+    int mixed;
+    double split = fast_rounds(Figs, Count, fast, slow, &mixed);
     if (split > 0) {
-        for (int r = 0; r < KB_MAX_ROUNDS; r++)
-            slow[r] = !fast[r];
-        printf("ratio in the rounds with a fast (< %.0f ns) / slow hand-off:\n", split);
+        printf("ratio in the rounds with a fast (< %.0f ns) / slow hand-off", split);
+        if (mixed)
+            printf(" (%d round%s left out: the sides met different states)", mixed,
+                   mixed == 1 ? "" : "s");
+        printf(":\n");
+        bool any_fast = false, any_slow = false;
+        for (int r = 0; r < KB_MAX_ROUNDS; r++) {
+            any_fast = any_fast || fast[r];
+            any_slow = any_slow || slow[r];
+        }
+        if (!any_fast || !any_slow)
+            printf("  (no round left in one of the two states)\n");
         for (int i = 0; i < Count; i++) {
             double a = ratio_of(&Figs[i], fast), b = ratio_of(&Figs[i], slow);
             if (a >= 0 && b >= 0)
@@ -224,9 +254,7 @@ static double other_ratio(const figure *F, const bool *Only)
 void kb_print_comparison(figure *Figs, int Count, const char *Other)
 {
     bool fast[KB_MAX_ROUNDS], slow[KB_MAX_ROUNDS];
-    double split = fast_rounds(Figs, Count, fast);
-    for (int r = 0; r < KB_MAX_ROUNDS; r++)
-        slow[r] = split > 0 && !fast[r];
+    double split = fast_rounds(Figs, Count, fast, slow, NULL);
     printf("\n--compare %s against kmhost (ratio: median of the rounds' other / kmhost", Other);
     if (split > 0)
         printf("; then over the rounds with a fast (< %.0f ns) and a slow hand-off", split);
@@ -299,9 +327,7 @@ int kb_write_json(const char *Path, figure *Figs, int Count, const char *Machine
     fprintf(f, ",\n  \"load_after\": ");
     json_string(f, LoadAfter);
     bool fast[KB_MAX_ROUNDS], slow[KB_MAX_ROUNDS];
-    double split = fast_rounds(Figs, Count, fast);
-    for (int r = 0; r < KB_MAX_ROUNDS; r++)
-        slow[r] = split > 0 && !fast[r];
+    double split = fast_rounds(Figs, Count, fast, slow, NULL);
     fprintf(f, ",\n  \"rounds\": %d,\n  \"runs_per_round\": %d,\n  \"fast_handoff_below_ns\": ",
             Rounds, KB_RUNS);
     json_number(f, split);
