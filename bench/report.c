@@ -70,6 +70,17 @@ static int round_ratios(const figure *F, double *Out)
     return round_ratios_of(F, Out, NULL);
 }
 
+/* Whether the sample of round Round among Samples (if any) lies on the
+   Fast side of Split. */
+static bool same_side(const double *Samples, const int *Rounds, int N, int Round, double Split,
+                      bool Fast)
+{
+    for (int k = 0; k < N; k++)
+        if (Rounds[k] == Round && (Samples[k] < Split) != Fast)
+            return false;
+    return true;
+}
+
 /* A virtual machine may move a cache line between its CPUs at two very
    different costs, minute by minute (docs/performance.md): when the native
    ping-pong of the rounds falls into two groups, the slowest round at least
@@ -103,11 +114,9 @@ static double fast_rounds(const figure *Figs, int Count, bool Fast[KB_MAX_ROUNDS
             int r = f->nat_round[j];
             if (r < 0 || r >= KB_MAX_ROUNDS)
                 continue;
-            bool fast = f->nat[j] < split, agree = true;
-            for (int k = 0; k < f->nkm; k++)
-                agree = agree && (f->km_round[k] != r || (f->km[k] < split) == fast);
-            for (int k = 0; k < f->nother; k++)
-                agree = agree && (f->other_round[k] != r || (f->other[k] < split) == fast);
+            bool fast = f->nat[j] < split;
+            bool agree = same_side(f->km, f->km_round, f->nkm, r, split, fast) &&
+                         same_side(f->other, f->other_round, f->nother, r, split, fast);
             Fast[r] = agree && fast;
             Slow[r] = agree && !fast;
             if (!agree && Mixed)

@@ -166,16 +166,21 @@ static inline KIRQL KiRaiseIrql(KIRQL New, const void *Site)
     return old;
 }
 
-/* Old: the current IRQL, as the caller just read it. */
-static inline void KiLowerIrqlFrom(KIRQL old, KIRQL New, const void *Site)
+/* Old: the current IRQL, as the caller just read it from Pcr, the current
+   thread's KPCR (the Of form, for a caller that holds it already). */
+static inline void KiLowerIrqlOf(KPCR *Pcr, KIRQL old, KIRQL New, const void *Site)
 {
     if (__builtin_expect(New > old, 0))
         KiIrqlMisuse(old, New, false, Site);
-    KiWriteIrql(New);
+    KiWriteIrqlOf(Pcr, New);
     if (New < old) {
-        if (__builtin_expect(KiInterruptRequest() != 0, 0))
+        if (__builtin_expect(KiInterruptRequestOf(Pcr) != 0, 0))
             KiIrqlLowered(old, New);
     }
+}
+static inline void KiLowerIrqlFrom(KIRQL old, KIRQL New, const void *Site)
+{
+    KiLowerIrqlOf(HalPcr(), old, New, Site);
 }
 
 static inline void KiLowerIrql(KIRQL New, const void *Site)

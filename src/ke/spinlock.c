@@ -174,10 +174,7 @@ VOID NTAPI KeReleaseSpinLock(PKSPIN_LOCK SpinLock, KIRQL NewIrql)
         return;
     }
     KipRelease(SpinLock);
-    /* KiLowerIrqlFrom, NewIrql known not to be above irql. */
-    KiWriteIrqlOf(pcr, NewIrql);
-    if (NewIrql < irql && __builtin_expect(KiInterruptRequestOf(pcr) != 0, 0))
-        KiIrqlLowered(irql, NewIrql);
+    KiLowerIrqlOf(pcr, irql, NewIrql, __builtin_return_address(0));
 }
 KM_EXPORT(KeReleaseSpinLock);
 
